@@ -1,0 +1,4 @@
+"""The metric the search optimizes, defined once."""
+
+METRIC = "val_accuracy"
+MODE = "max"

@@ -1,0 +1,197 @@
+"""The command line of ``python -m search.run``: parsing and checking every flag.
+
+Every check happens here, before Ray starts or anything is written, and a bad value gets
+one line that names the value, the rule and the fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from spaces import SPACES
+
+DEFAULT_MAX_EPOCHS = {"cnn": 6, "dense": 20}
+DEFAULT_TIME_BUDGET_S = 10 * 60
+DEFAULT_NUM_SAMPLES = 200
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
+_SECONDS_PER_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+class UsageError(ValueError):
+    """A bad command-line value; the message is the one line the user sees."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    space: str
+    num_samples: int
+    time_budget_s: float
+    max_epochs: int
+    max_concurrent: int | None
+    cpus_per_trial: float
+    gpus_per_trial: float
+    seed: int
+    results: str
+    name: str | None
+    data: str | None
+    train_limit: int | None
+    address: str | None
+    dashboard: bool
+    max_failures: int
+    argv: tuple[str, ...]
+
+
+def parse_duration(text: str) -> float:
+    """'90s', '20m', '1h' or plain seconds -> seconds (> 0)."""
+    match = _DURATION.match(text)
+    if not match or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"time budget {text!r} is not a positive duration: write it like 90s, 20m or 1h"
+        )
+    return float(match.group(1)) * _SECONDS_PER_UNIT[match.group(2)]
+
+
+def _positive_int(flag: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} is {text!r}, but must be a whole number >= 1")
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{flag} is {value}, but must be >= 1")
+        return value
+
+    return parse
+
+
+def _non_negative_int(flag: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} is {text!r}, but must be a whole number >= 0")
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{flag} is {value}, but must be >= 0")
+        return value
+
+    return parse
+
+
+def _number(flag: str, *, allow_zero: bool):
+    rule = ">= 0" if allow_zero else "> 0"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} is {text!r}, but must be a number {rule}")
+        if not (value >= 0 if allow_zero else value > 0) or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{flag} is {text}, but must be a finite number {rule}")
+        return value
+
+    return parse
+
+
+def _run_name(text: str) -> str:
+    if not NAME_PATTERN.match(text):
+        raise argparse.ArgumentTypeError(
+            f"--name {text!r} is not a valid run name: use letters, digits, '.', '_' and '-' "
+            f"(at most 100 characters, starting with a letter or digit)"
+        )
+    return text
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag gives one line on stderr (not the whole usage) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog="python -m search.run",
+        description="Search hyperparameters of MNIST Keras models with Ray Tune, Optuna TPE and ASHA.",
+    )
+    parser.add_argument("--space", default="cnn", help=f"search space: {', '.join(sorted(SPACES))} (default cnn)")
+    parser.add_argument("--num-samples", type=_positive_int("--num-samples"), default=DEFAULT_NUM_SAMPLES,
+                        help=f"most trials to run (default {DEFAULT_NUM_SAMPLES}; the time budget usually ends the search first)")
+    parser.add_argument("--time-budget", type=parse_duration, default=float(DEFAULT_TIME_BUDGET_S),
+                        help="wall-clock budget of the search, like 90s, 20m, 1h (default 10m)")
+    parser.add_argument("--max-epochs", type=_positive_int("--max-epochs"), default=None,
+                        help=f"most epochs a trial trains (default {DEFAULT_MAX_EPOCHS['cnn']} for cnn, "
+                             f"{DEFAULT_MAX_EPOCHS['dense']} for dense)")
+    parser.add_argument("--max-concurrent", type=_positive_int("--max-concurrent"), default=None,
+                        help="most trials at once (default: as many as the cluster's CPUs and GPUs allow)")
+    parser.add_argument("--cpus-per-trial", type=_number("--cpus-per-trial", allow_zero=False), default=1.0,
+                        help="CPUs each trial holds; TensorFlow uses as many threads (default 1)")
+    parser.add_argument("--gpus-per-trial", type=_number("--gpus-per-trial", allow_zero=True), default=0.0,
+                        help="GPUs each trial holds; fractions share a GPU, 0.25 = four trials a GPU (default 0)")
+    parser.add_argument("--seed", type=_non_negative_int("--seed"), default=0,
+                        help="seed of the sampler, the validation split and every trial (default 0)")
+    parser.add_argument("--results", default="results", help="folder of runs (default ./results)")
+    parser.add_argument("--name", type=_run_name, default=None, help="run name (default SPACE-DATE-TIME)")
+    parser.add_argument("--data", default=None, help="an .npz with x_train, y_train, x_test, y_test (default: the shipped MNIST)")
+    parser.add_argument("--train-limit", type=_positive_int("--train-limit"), default=None,
+                        help="search on the first N training images only (smoke runs, tests)")
+    parser.add_argument("--address", default=None,
+                        help="an existing Ray cluster ('auto' or HOST:PORT); default: start Ray here")
+    parser.add_argument("--no-dashboard", dest="dashboard", action="store_false",
+                        help="do not start the Ray dashboard of the embedded cluster")
+    parser.add_argument("--max-failures", type=_non_negative_int("--max-failures"), default=1,
+                        help="retries of a trial that crashed (a lost node, say) before it counts as failed (default 1)")
+    return parser
+
+
+def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.space not in SPACES:
+        raise UsageError(f"--space {args.space!r} is not a search space: choose one of {', '.join(sorted(SPACES))}")
+    if args.max_concurrent is not None and args.num_samples < args.max_concurrent:
+        pass  # harmless: Tune never runs more trials than it has samples
+    return RunOptions(
+        space=args.space,
+        num_samples=args.num_samples,
+        time_budget_s=args.time_budget,
+        max_epochs=args.max_epochs or DEFAULT_MAX_EPOCHS[args.space],
+        max_concurrent=args.max_concurrent,
+        cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial,
+        seed=args.seed,
+        results=args.results,
+        name=args.name,
+        data=args.data,
+        train_limit=args.train_limit,
+        address=args.address,
+        dashboard=args.dashboard,
+        max_failures=args.max_failures,
+        argv=tuple(argv),
+    )
+
+
+def check_results_folder(results: str, name: str) -> Path:
+    """The run's folder ``results/name``: refused if it exists or cannot be written."""
+    results_dir = Path(results).expanduser().resolve()
+    run_dir = results_dir / name
+    if run_dir.exists():
+        raise UsageError(
+            f"run {name!r} already exists in {str(results_dir)!r}: pick another --name "
+            f"(nothing was changed)"
+        )
+    existing = results_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"--results {results!r} is not a folder ({str(existing)!r} is a file): give a folder path")
+    import os
+
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--results {results!r} cannot be written ({str(existing)!r} is read-only): give a writable folder")
+    return run_dir

@@ -1,0 +1,40 @@
+"""The Ray Tune trainable: train one configuration, report every epoch.
+
+The trainable is handed a ``SearchSplit`` only (training and validation images): the
+test set never reaches a search trial. Keras is imported inside the trial, so the driver
+does not pay for it, and a reused actor pays for it once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ray
+
+from mnist_models import SearchSplit, configure_tensorflow, trial_seed
+
+
+def train_trial(
+    config: dict[str, Any], *, split: SearchSplit, run_seed: int, threads: int, use_gpu: bool
+) -> None:
+    """Train ``config`` on ``split`` and report validation accuracy to Tune each epoch."""
+    configure_tensorflow(threads=threads, use_gpu=use_gpu)
+    import keras
+
+    from mnist_models import build_model
+    from search.epoch_reporter import EpochReporter
+
+    keras.utils.set_random_seed(trial_seed(run_seed, config))
+    model = build_model(config)
+    reporter = EpochReporter(
+        node_id=ray.get_runtime_context().get_node_id(), num_params=int(model.count_params())
+    )
+    model.fit(
+        split.x_train,
+        split.y_train,
+        batch_size=int(config["batch_size"]),
+        epochs=int(config["epochs"]),
+        validation_data=(split.x_val, split.y_val),
+        callbacks=[reporter],
+        verbose=0,
+    )

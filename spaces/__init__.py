@@ -1,0 +1,26 @@
+"""Search spaces: define-by-run functions over an Optuna trial. No Keras, no Ray here."""
+
+from spaces._cnn import cnn_space
+from spaces._dense import dense_space
+from spaces._notebook import NOTEBOOK_POINTS, NOTEBOOK_SPACE
+from spaces._registry import (
+    SPACES,
+    UnknownSpaceError,
+    config_from_point,
+    get_space,
+    notebook_config,
+    notebook_points,
+)
+
+__all__ = [
+    "NOTEBOOK_POINTS",
+    "NOTEBOOK_SPACE",
+    "SPACES",
+    "UnknownSpaceError",
+    "cnn_space",
+    "config_from_point",
+    "dense_space",
+    "get_space",
+    "notebook_config",
+    "notebook_points",
+]

@@ -1,0 +1,56 @@
+"""Search spaces by name, and the notebook's models as full configurations."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import optuna
+
+from spaces._cnn import cnn_space
+from spaces._dense import dense_space
+from spaces._notebook import NOTEBOOK_POINTS, NOTEBOOK_SPACE
+
+SpaceFunction = Callable[[optuna.Trial], dict[str, Any]]
+
+SPACES: dict[str, Callable[..., dict[str, Any]]] = {"dense": dense_space, "cnn": cnn_space}
+
+
+class UnknownSpaceError(ValueError):
+    pass
+
+
+def get_space(name: str, *, max_epochs: int) -> SpaceFunction:
+    """The define-by-run function of space ``name``, with epochs capped at ``max_epochs``."""
+    if name not in SPACES:
+        raise UnknownSpaceError(
+            f"unknown space {name!r}: choose one of {', '.join(sorted(SPACES))}"
+        )
+    if max_epochs < 1:
+        raise ValueError(f"max_epochs is {max_epochs}, but must be >= 1")
+    return functools.partial(SPACES[name], max_epochs=max_epochs)
+
+
+def notebook_points(space_name: str, *, max_epochs: int) -> dict[str, dict[str, Any]]:
+    """The notebook models that are points of ``space_name``, epochs capped at ``max_epochs``."""
+    return {
+        model: {**point, "epochs": min(point["epochs"], max_epochs)}
+        for model, point in NOTEBOOK_POINTS.items()
+        if NOTEBOOK_SPACE[model] == space_name
+    }
+
+
+def config_from_point(space_name: str, point: dict[str, Any], *, max_epochs: int) -> dict[str, Any]:
+    """The full configuration (suggested values and constants) the space gives for ``point``."""
+    space = get_space(space_name, max_epochs=max_epochs)
+    trial = optuna.trial.FixedTrial(point)
+    constants = space(trial)
+    return {**trial.params, **constants}
+
+
+def notebook_config(model: str) -> dict[str, Any]:
+    """The full configuration of notebook model ``model`` with its own epochs."""
+    if model not in NOTEBOOK_POINTS:
+        raise KeyError(f"unknown notebook model {model!r}: choose one of {sorted(NOTEBOOK_POINTS)}")
+    point = NOTEBOOK_POINTS[model]
+    return config_from_point(NOTEBOOK_SPACE[model], point, max_epochs=point["epochs"])
