@@ -15,7 +15,7 @@ from mnist_models._data import (
     shipped_mnist_path,
     stratified_validation_indices,
 )
-from mnist_models._training import configure_tensorflow, count_parameters, trial_seed
+from mnist_models._training import configure_tensorflow, count_parameters, fit_config, trial_seed
 
 
 def build_model(config):  # noqa: D401 - thin lazy wrapper
@@ -37,6 +37,7 @@ __all__ = [
     "configure_tensorflow",
     "count_parameters",
     "final_split",
+    "fit_config",
     "load_mnist",
     "scale_pixels",
     "search_split",

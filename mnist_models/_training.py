@@ -39,3 +39,36 @@ def trial_seed(run_seed: int, config: Mapping[str, Any]) -> int:
 
 def count_parameters(model: Any) -> int:
     return int(model.count_params())
+
+
+def fit_config(
+    config: Mapping[str, Any],
+    x_train: Any,
+    y_train: Any,
+    *,
+    seed: int,
+    epochs: int | None = None,
+    validation_data: tuple[Any, Any] | None = None,
+    callbacks: list | None = None,
+) -> tuple[Any, Any]:
+    """Seed Keras, build ``config``'s model and train it; returns (model, history).
+
+    The one place a configuration is trained, so a search trial and a re-run of the same
+    configuration follow the same steps and, on CPU, the same curve.
+    """
+    import keras
+
+    from mnist_models._builders import build_model
+
+    keras.utils.set_random_seed(seed)
+    model = build_model(config)
+    history = model.fit(
+        x_train,
+        y_train,
+        batch_size=int(config["batch_size"]),
+        epochs=int(config["epochs"] if epochs is None else epochs),
+        validation_data=validation_data,
+        callbacks=list(callbacks or []),
+        verbose=0,
+    )
+    return model, history

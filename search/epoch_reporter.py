@@ -16,10 +16,9 @@ class NonFiniteLossError(FloatingPointError):
 class EpochReporter(keras.callbacks.Callback):
     """Reports each epoch's figures with ``tune.report``; one epoch is one step for ASHA."""
 
-    def __init__(self, *, node_id: str, num_params: int) -> None:
+    def __init__(self, *, node_id: str) -> None:
         super().__init__()
         self._node_id = node_id
-        self._num_params = num_params
         self._epoch_started = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
@@ -41,7 +40,7 @@ class EpochReporter(keras.callbacks.Callback):
                 "train_accuracy": float(logs["accuracy"]),
                 "train_loss": train_loss,
                 "epoch_seconds": time.perf_counter() - self._epoch_started,
-                "num_params": self._num_params,
+                "num_params": int(self.model.count_params()),
                 "node_id": self._node_id,
             }
         )

@@ -154,8 +154,11 @@ def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
     args = build_parser().parse_args(argv)
     if args.space not in SPACES:
         raise UsageError(f"--space {args.space!r} is not a search space: choose one of {', '.join(sorted(SPACES))}")
-    if args.max_concurrent is not None and args.num_samples < args.max_concurrent:
-        pass  # harmless: Tune never runs more trials than it has samples
+    if args.gpus_per_trial > 1 and not float(args.gpus_per_trial).is_integer():
+        raise UsageError(
+            f"--gpus-per-trial is {args.gpus_per_trial:g}, but above 1 it must be a whole number "
+            f"(Ray shares a GPU only in fractions below 1): use 1, 2, ... or a fraction like 0.25"
+        )
     return RunOptions(
         space=args.space,
         num_samples=args.num_samples,

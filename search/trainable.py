@@ -11,7 +11,7 @@ from typing import Any
 
 import ray
 
-from mnist_models import SearchSplit, configure_tensorflow, trial_seed
+from mnist_models import SearchSplit, configure_tensorflow, fit_config, trial_seed
 
 
 def train_trial(
@@ -19,22 +19,14 @@ def train_trial(
 ) -> None:
     """Train ``config`` on ``split`` and report validation accuracy to Tune each epoch."""
     configure_tensorflow(threads=threads, use_gpu=use_gpu)
-    import keras
-
-    from mnist_models import build_model
     from search.epoch_reporter import EpochReporter
 
-    keras.utils.set_random_seed(trial_seed(run_seed, config))
-    model = build_model(config)
-    reporter = EpochReporter(
-        node_id=ray.get_runtime_context().get_node_id(), num_params=int(model.count_params())
-    )
-    model.fit(
+    reporter = EpochReporter(node_id=ray.get_runtime_context().get_node_id())
+    fit_config(
+        config,
         split.x_train,
         split.y_train,
-        batch_size=int(config["batch_size"]),
-        epochs=int(config["epochs"]),
+        seed=trial_seed(run_seed, config),
         validation_data=(split.x_val, split.y_val),
         callbacks=[reporter],
-        verbose=0,
     )

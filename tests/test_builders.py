@@ -1,0 +1,56 @@
+"""Model builders: the notebook's architectures exactly, and every point of every space builds."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+
+from mnist_models import build_model
+from mnist_models._builders import ConfigError
+from spaces import SPACES, get_space, notebook_config
+
+NOTEBOOK_PARAMETERS = {"dense_256": 269_322, "dense_deep": 575_050, "cnn_small": 38_390}
+
+
+@pytest.mark.parametrize("model_name, parameters", sorted(NOTEBOOK_PARAMETERS.items()))
+def test_notebook_models_have_the_notebooks_parameter_counts(model_name: str, parameters: int) -> None:
+    assert build_model(notebook_config(model_name)).count_params() == parameters
+
+
+@pytest.mark.parametrize("model_name", sorted(NOTEBOOK_PARAMETERS))
+def test_models_map_a_batch_of_images_to_class_probabilities(model_name: str) -> None:
+    model = build_model(notebook_config(model_name))
+    probabilities = np.asarray(model(np.zeros((3, 28, 28), dtype=np.float32), training=False))
+    assert probabilities.shape == (3, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("space_name", sorted(SPACES))
+def test_every_sampled_configuration_builds(space_name: str) -> None:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=7))
+    space = get_space(space_name, max_epochs=3)
+    for _ in range(8):
+        trial = study.ask()
+        constants = space(trial)
+        config = {**trial.params, **constants}
+        study.tell(trial, 0.0)
+        output = build_model(config)(np.zeros((2, 28, 28), dtype=np.float32), training=False)
+        assert tuple(output.shape) == (2, 10)
+
+
+def test_a_config_of_an_unknown_family_is_refused() -> None:
+    with pytest.raises(ConfigError, match="family is 'resnet'"):
+        build_model({"family": "resnet"})
+
+
+def test_conv_blocks_that_leave_no_pixels_are_refused_with_the_fix() -> None:
+    config = dict(notebook_config("cnn_small"), n_blocks=3, filters_2=8, kernel_2=5)
+    with pytest.raises(ConfigError, match="use padding 'same' or fewer blocks"):
+        build_model(config)
+
+
+def test_the_optimizer_takes_the_configured_learning_rate() -> None:
+    model = build_model(dict(notebook_config("dense_256"), optimizer="sgd", learning_rate=0.02))
+    assert model.optimizer.__class__.__name__ == "SGD"
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.02)
