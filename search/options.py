@@ -45,6 +45,8 @@ class RunOptions:
     dashboard: bool
     max_failures: int
     argv: tuple[str, ...]
+    resume: str | None = None
+    space_given: bool = True
 
 
 def parse_duration(text: str) -> float:
@@ -119,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m search.run",
         description="Search hyperparameters of MNIST Keras models with Ray Tune, Optuna TPE and ASHA.",
     )
-    parser.add_argument("--space", default="cnn", help=f"search space: {', '.join(sorted(SPACES))} (default cnn)")
+    parser.add_argument("--space", default=None, help=f"search space: {', '.join(sorted(SPACES))} (default cnn)")
     parser.add_argument("--num-samples", type=_positive_int("--num-samples"), default=DEFAULT_NUM_SAMPLES,
                         help=f"most trials to run (default {DEFAULT_NUM_SAMPLES}; the time budget usually ends the search first)")
     parser.add_argument("--time-budget", type=parse_duration, default=float(DEFAULT_TIME_BUDGET_S),
@@ -144,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="an existing Ray cluster ('auto' or HOST:PORT); default: start Ray here")
     parser.add_argument("--no-dashboard", dest="dashboard", action="store_false",
                         help="do not start the Ray dashboard of the embedded cluster")
+    parser.add_argument("--resume", type=_run_name, default=None, metavar="NAME",
+                        help="continue the interrupted run NAME in --results (its other settings are kept)")
     parser.add_argument("--max-failures", type=_non_negative_int("--max-failures"), default=1,
                         help="retries of a trial that crashed (a lost node, say) before it counts as failed (default 1)")
     return parser
@@ -152,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    space_given = args.space is not None
+    args.space = args.space or "cnn"
     if args.space not in SPACES:
         raise UsageError(f"--space {args.space!r} is not a search space: choose one of {', '.join(sorted(SPACES))}")
     if args.gpus_per_trial > 1 and not float(args.gpus_per_trial).is_integer():
@@ -176,6 +182,8 @@ def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
         dashboard=args.dashboard,
         max_failures=args.max_failures,
         argv=tuple(argv),
+        resume=args.resume,
+        space_given=space_given,
     )
 
 
@@ -185,8 +193,8 @@ def check_results_folder(results: str, name: str) -> Path:
     run_dir = results_dir / name
     if run_dir.exists():
         raise UsageError(
-            f"run {name!r} already exists in {str(results_dir)!r}: pick another --name "
-            f"(nothing was changed)"
+            f"run {name!r} already exists in {str(results_dir)!r}: pick another --name, or continue "
+            f"it with --resume {name} (nothing was changed)"
         )
     existing = results_dir
     while not existing.exists():

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from search.metrics import METRIC
 
-TRIAL_STATES = ("completed", "early_stopped", "cut_by_budget", "failed")
+TRIAL_STATES = ("completed", "early_stopped", "cut_by_budget", "failed", "interrupted")
 
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
@@ -63,39 +63,43 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def trial_rows(results: Iterable[Any], stopped_early: set[str]) -> list[dict[str, Any]]:
+def trial_rows(trials: Iterable[Any], results: Iterable[Any], stopped_early: set[str], *,
+               interrupted: bool = False) -> list[dict[str, Any]]:
     """One row per Tune trial: id, state, every hyperparameter, epochs, scores, node.
 
-    ``stopped_early`` holds the ids of trials that ASHA stopped before their last epoch.
+    ``trials`` and ``results`` are Tune's trials and their ``Result`` objects, in the same
+    order (as ``ResultGrid`` gives them); ``stopped_early`` holds the ids of trials that ASHA
+    stopped before their last epoch; when the search was ``interrupted``, trials cut short
+    are "interrupted" (resumable), not "cut_by_budget".
     """
-    rows = []
-    for result in results:
-        rows.append(_trial_row(result, stopped_early))
+    rows = [_trial_row(trial, result, stopped_early, interrupted) for trial, result in zip(trials, results)]
     rows.sort(key=lambda row: row["trial_id"])
     return rows
 
 
-def _trial_row(result: Any, stopped_early: set[str]) -> dict[str, Any]:
-    config = dict(result.config or {})
+def _trial_row(trial: Any, result: Any, stopped_early: set[str], interrupted: bool) -> dict[str, Any]:
+    config = dict(trial.config or result.config or {})
     history = result.metrics_dataframe
     curve: list[float] = []
     if history is not None and METRIC in getattr(history, "columns", ()):
         curve = [float(value) for value in history[METRIC].tolist() if value == value]
     metrics = result.metrics or {}
-    trial_id = metrics.get("trial_id") or _trial_id_from_path(result.path)
+    trial_id = str(trial.trial_id)
     epochs_run = len(curve)
     planned_epochs = int(config.get("epochs", 0) or 0)
-    if result.error is not None:
+    if trial.status == "ERROR" or result.error is not None:
         state = "failed"
-    elif epochs_run >= planned_epochs:
+    elif epochs_run >= planned_epochs and epochs_run > 0:
         state = "completed"
     elif trial_id in stopped_early:
         state = "early_stopped"
+    elif trial.status != "TERMINATED" or interrupted:
+        state = "interrupted"
     else:
         state = "cut_by_budget"
     best_epoch = int(max(range(epochs_run), key=curve.__getitem__)) + 1 if curve else None
     row: dict[str, Any] = {
-        "trial_id": str(trial_id),
+        "trial_id": trial_id,
         "state": state,
         "epochs_run": epochs_run,
         "best_epoch": best_epoch,
@@ -106,17 +110,19 @@ def _trial_row(result: Any, stopped_early: set[str]) -> dict[str, Any]:
         "wall_seconds": _float_or_none(metrics.get("time_total_s")),
         "node_id": metrics.get("node_id"),
         "node_ip": metrics.get("node_ip"),
-        "error": _error_text(result.error),
+        "error": _error_text(result.error) or _error_text_of(trial),
     }
     for key, value in sorted(config.items()):
         row[f"hp_{key}"] = value
     return row
 
 
-def _trial_id_from_path(path: str | None) -> str:
-    """Tune names a trial's folder ``<trainable>_<trial id>_<index>_<params>``."""
-    match = re.search(r"_([0-9a-f]{8}|[0-9a-f]{5}_\d{5})_", Path(path or "").name)
-    return match.group(1) if match else Path(path or "unknown").name
+def _error_text_of(trial: Any) -> str | None:
+    """The last line of the error file Tune wrote for a failed trial (plain text)."""
+    error_file = getattr(trial, "error_file", None) if trial.status == "ERROR" else None
+    if not error_file or not Path(error_file).is_file():
+        return None
+    return _error_text(RuntimeError(Path(error_file).read_text(errors="replace")))
 
 
 def _error_text(error: BaseException | None) -> str | None:

@@ -2,25 +2,31 @@
 
 Order of work: check every input (nothing on disk is touched before that), start or join
 Ray, run the search, write ``trials.parquet`` and ``run.json``, print the best trials.
+Ctrl-C or SIGTERM stops the search cleanly (Tune saves its state) and ``--resume NAME``
+continues it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import signal
 import socket
 import sys
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
-from mnist_models import DataError, load_mnist, search_split
+from mnist_models import DataError, SearchSplit, load_mnist, search_split
 from search.options import RunOptions, UsageError, check_results_folder, parse_options
-from search.results import library_versions, trial_rows, trials_table, write_json, write_parquet
+from search.results import library_versions, read_json, trial_rows, trials_table, write_json, write_parquet
 from search.summary import summary_table
 
 # Keep TensorFlow's C++ start-up chatter out of the terminal, in the driver and in workers.
 WORKER_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+EXIT_INTERRUPTED = 130
 
 
 class RunFailed(RuntimeError):
@@ -30,13 +36,16 @@ class RunFailed(RuntimeError):
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         options = parse_options(argv)
-        return run(options)
+        return resume(options) if options.resume else run(options)
     except (UsageError, DataError) as error:
         print(f"search.run: error: {error}", file=sys.stderr)
         return 2
     except RunFailed as error:
         print(f"search.run: failed: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("search.run: interrupted before the search had started; nothing to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def run(options: RunOptions) -> int:
@@ -46,30 +55,173 @@ def run(options: RunOptions) -> int:
     split = search_split(mnist, options.seed, train_limit=options.train_limit)
     cluster = start_ray(options)
     try:
-        return _search(options, name, run_dir, mnist.sha256, split, cluster)
+        from search.metrics import METRIC, MODE
+        from search.scheduler import RecordingASHA
+        from search.tuner import make_tuner
+
+        plan = _plan(options, name, run_dir, cluster)
+        run_dir.mkdir(parents=True)
+        run_info = _run_info(options, name, plan, mnist.sha256, split, cluster)
+        write_json(run_dir / "run.json", run_info)
+        print(f"run {name!r}: searching space {options.space!r} on {split.x_train.shape[0]:,} training and "
+              f"{split.x_val.shape[0]:,} validation images, {plan.max_concurrent} trial(s) at a time, "
+              f"budget {options.num_samples} trials or {options.time_budget_s:.0f} s; results in {run_dir}")
+        scheduler = RecordingASHA(max_epochs=options.max_epochs, metric=METRIC, mode=MODE)
+        tuner = make_tuner(plan, split, callbacks=[_progress(options)], scheduler=scheduler)
+        return _fit_and_record(tuner, options, run_dir, run_info, mnist)
     finally:
-        import ray
-
-        ray.shutdown()
+        _shutdown_ray()
 
 
-def _search(options: RunOptions, name: str, run_dir: Path, data_sha256: str, split, cluster: dict) -> int:
-    from search.progress import CompactProgress
-    from search.scheduler import RecordingASHA
-    from search.metrics import METRIC, MODE
-    from search.tuner import SearchPlan, default_concurrency, make_tuner
+def resume(options: RunOptions) -> int:
+    """Continue run ``options.resume`` with ``Tuner.restore``: finished trials are kept,
+    unfinished ones resumed or restarted, the searcher's state restored, and the time budget
+    counted from where the run stopped."""
+    from ray import tune
 
-    max_concurrent = options.max_concurrent or default_concurrency(
-        cluster, cpus_per_trial=options.cpus_per_trial, gpus_per_trial=options.gpus_per_trial
-    )
-    plan = SearchPlan(
+    results_dir = Path(options.results).expanduser().resolve()
+    name = options.resume
+    run_dir = results_dir / name
+    if not (run_dir / "run.json").is_file():
+        raise UsageError(f"--resume {name!r}: there is no run of that name in {str(results_dir)!r}: "
+                         f"list the runs with `python -m search.runs --results {options.results}`")
+    info = read_json(run_dir / "run.json")
+    original = parse_options(info["argv"])
+    if options.space_given and options.space != original.space:
+        raise UsageError(f"--resume {name!r}: that run searched space {original.space!r}, not "
+                         f"{options.space!r}: drop --space, or start a new run with another --name")
+    if info.get("state") == "finished":
+        raise UsageError(f"--resume {name!r}: that run already finished; nothing to resume: "
+                         f"start a new run with another --name")
+    if not tune.Tuner.can_restore(str(run_dir / "tune")):
+        raise UsageError(f"--resume {name!r}: the run stopped before Tune saved any state, so it cannot "
+                         f"be resumed: start it again with another --name")
+    mnist = load_mnist(original.data)
+    if mnist.sha256 != info["data_sha256"]:
+        raise UsageError(f"--resume {name!r}: the data file {mnist.source!r} has changed since the run "
+                         f"started (sha256 {mnist.sha256[:12]}…, was {info['data_sha256'][:12]}…): "
+                         f"restore the file or start a new run")
+    split = search_split(mnist, original.seed, train_limit=original.train_limit)
+    settings = dataclasses.replace(original, address=options.address, dashboard=options.dashboard,
+                                   results=options.results, name=name)
+    cluster = start_ray(settings)
+    try:
+        from search.tuner import TUNE_FOLDER, make_trainable
+
+        plan = _plan(settings, name, run_dir, cluster)
+        tuner = tune.Tuner.restore(str(run_dir / TUNE_FOLDER), trainable=make_trainable(plan, split),
+                                   resume_unfinished=True, resume_errored=False, restart_errored=False)
+        spent = float(info.get("search_wall_s") or 0.0)
+        remaining = max(1.0, original.time_budget_s - spent)
+        _restored_tune_config(tuner).time_budget_s = remaining
+        # The scheduler comes back as pickled when the run began; give it back what it stopped.
+        _restored_tune_config(tuner).scheduler.stopped_early |= _early_stopped_ids(run_dir)
+        print(f"resuming run {name!r}: {spent:.0f} s of the {original.time_budget_s:.0f} s budget spent, "
+              f"{remaining:.0f} s left")
+        run_info = {**info, "state": "running", "resumed": info.get("resumed", 0) + 1}
+        write_json(run_dir / "run.json", run_info)
+        return _fit_and_record(tuner, settings, run_dir, run_info, mnist)
+    finally:
+        _shutdown_ray()
+
+
+def _early_stopped_ids(run_dir: Path) -> set[str]:
+    """Ids of the trials that the saved ``trials.parquet`` records as stopped early by ASHA."""
+    import pyarrow.parquet as pq
+
+    path = run_dir / "trials.parquet"
+    if not path.is_file():
+        return set()
+    table = pq.read_table(path, columns=["trial_id", "state"]).to_pylist()
+    return {row["trial_id"] for row in table if row["state"] == "early_stopped"}
+
+
+def _restored_tune_config(tuner: Any) -> Any:
+    """The TuneConfig that ``Tuner.restore`` unpickled (Tune offers no public setter)."""
+    return tuner._local_tuner._tune_config
+
+
+def _fit_and_record(tuner: Any, options: RunOptions, run_dir: Path, run_info: dict, mnist: Any) -> int:
+    # A trial restarted after an interruption reports its epochs again; Optuna keeps the first.
+    warnings.filterwarnings("ignore", message="The reported value is ignored because this `step")
+    previous_sigterm = signal.signal(signal.SIGTERM, _sigterm_as_sigint)
+    signal.signal(signal.SIGINT, _interrupt_before_tune)
+    started = time.monotonic()
+    try:
+        grid = tuner.fit()
+        # Tune's own SIGINT handler replaces ours during fit and, on the first Ctrl-C, stops
+        # the search, saves its state and puts ours back: so ours in place means interrupted.
+        interrupted = signal.getsignal(signal.SIGINT) is _interrupt_before_tune
+    except KeyboardInterrupt:
+        _record_state(run_dir, run_info, "interrupted", started)
+        raise
+    except BaseException:
+        _record_state(run_dir, run_info, "failed", started)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous_sigterm)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    trials = grid._experiment_analysis.trials
+    scheduler = _restored_tune_config(tuner).scheduler
+    rows = trial_rows(trials, list(grid), getattr(scheduler, "stopped_early", set()), interrupted=interrupted)
+    write_parquet(run_dir / "trials.parquet", trials_table(rows))
+    succeeded = [row for row in rows if row["best_val_accuracy"] is not None]
+    state = "interrupted" if interrupted else ("finished" if succeeded else "failed")
+    search_wall_s = _record_state(run_dir, run_info, state, started, rows=rows)
+    print()
+    print(summary_table(rows, space=options.space, max_epochs=options.max_epochs))
+    counts = _count_states(rows)
+    print(f"\n{len(rows)} trials, {search_wall_s:.0f} s of search; "
+          + ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) + f"; results in {run_dir}")
+    if interrupted:
+        print(f"\nThe search was interrupted; Tune saved its state. Continue it with:\n"
+              f"  python -m search.run --resume {run_dir.name} --results {options.results}", flush=True)
+        return EXIT_INTERRUPTED
+    if not succeeded:
+        first_error = next((row["error"] for row in rows if row["error"]), "no trial reported an epoch")
+        raise RunFailed(f"all {len(rows)} trials failed; the first error: {first_error}")
+    return 0
+
+
+def _record_state(run_dir: Path, run_info: dict, state: str, started: float,
+                  rows: list[dict] | None = None) -> float:
+    """Update run.json (atomically) with the state, the end time and the search time spent so far."""
+    search_wall_s = float(run_info.get("search_wall_s") or 0.0) + (time.monotonic() - started)
+    update: dict[str, Any] = {"state": state, "ended": _now(), "search_wall_s": round(search_wall_s, 1)}
+    if rows is not None:
+        scored = [row["best_val_accuracy"] for row in rows if row["best_val_accuracy"] is not None]
+        update.update(trials=len(rows), best_val_accuracy=max(scored, default=None),
+                      trial_states=_count_states(rows))
+    run_info.update(update)
+    write_json(run_dir / "run.json", run_info)
+    return search_wall_s
+
+
+def _interrupt_before_tune(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _sigterm_as_sigint(signum: int, frame: Any) -> None:
+    """SIGTERM stops the search the way Ctrl-C does: Tune saves its state and returns."""
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def _plan(options: RunOptions, name: str, run_dir: Path, cluster: dict[str, float]):
+    from search.tuner import SearchPlan, default_concurrency
+
+    return SearchPlan(
         space=options.space, name=name, run_dir=run_dir, num_samples=options.num_samples,
         time_budget_s=options.time_budget_s, max_epochs=options.max_epochs,
-        max_concurrent=max_concurrent, cpus_per_trial=options.cpus_per_trial,
-        gpus_per_trial=options.gpus_per_trial, seed=options.seed, max_failures=options.max_failures,
+        max_concurrent=options.max_concurrent or default_concurrency(
+            cluster, cpus_per_trial=options.cpus_per_trial, gpus_per_trial=options.gpus_per_trial),
+        cpus_per_trial=options.cpus_per_trial, gpus_per_trial=options.gpus_per_trial,
+        seed=options.seed, max_failures=options.max_failures,
     )
-    run_dir.mkdir(parents=True)
-    run_info = {
+
+
+def _run_info(options: RunOptions, name: str, plan: Any, data_sha256: str, split: SearchSplit,
+              cluster: dict[str, float]) -> dict[str, Any]:
+    return {
         "name": name,
         "space": options.space,
         "command": "python -m search.run " + " ".join(options.argv),
@@ -83,7 +235,7 @@ def _search(options: RunOptions, name: str, run_dir: Path, data_sha256: str, spl
         "max_epochs": options.max_epochs,
         "num_samples": options.num_samples,
         "time_budget_s": options.time_budget_s,
-        "max_concurrent": max_concurrent,
+        "max_concurrent": plan.max_concurrent,
         "cpus_per_trial": options.cpus_per_trial,
         "gpus_per_trial": options.gpus_per_trial,
         "cluster_resources": cluster,
@@ -92,39 +244,13 @@ def _search(options: RunOptions, name: str, run_dir: Path, data_sha256: str, spl
         "ended": None,
         "state": "running",
     }
-    write_json(run_dir / "run.json", run_info)
-    print(f"run {name!r}: searching space {options.space!r} on {split.x_train.shape[0]:,} training and "
-          f"{split.x_val.shape[0]:,} validation images, {max_concurrent} trial(s) at a time, "
-          f"budget {options.num_samples} trials or {options.time_budget_s:.0f} s; results in {run_dir}")
-    scheduler = RecordingASHA(max_epochs=options.max_epochs, metric=METRIC, mode=MODE)
-    progress = CompactProgress(space=options.space, num_samples=options.num_samples,
-                               time_budget_s=options.time_budget_s)
-    started = time.monotonic()
-    try:
-        grid = make_tuner(plan, split, callbacks=[progress], scheduler=scheduler).fit()
-    except BaseException:
-        write_json(run_dir / "run.json", {**run_info, "state": "failed", "ended": _now()})
-        raise
-    rows = trial_rows(list(grid), scheduler.stopped_early)
-    write_parquet(run_dir / "trials.parquet", trials_table(rows))
-    wall_s = time.monotonic() - started
-    succeeded = [row for row in rows if row["best_val_accuracy"] is not None]
-    state = "finished" if succeeded else "failed"
-    best = max((row["best_val_accuracy"] for row in succeeded), default=None)
-    write_json(run_dir / "run.json", {
-        **run_info, "state": state, "ended": _now(), "search_wall_s": round(wall_s, 1),
-        "trials": len(rows), "best_val_accuracy": best,
-        "trial_states": {s: sum(1 for row in rows if row["state"] == s) for s in sorted({r["state"] for r in rows})},
-    })
-    print()
-    print(summary_table(rows, space=options.space, max_epochs=options.max_epochs))
-    print(f"\n{len(rows)} trials in {wall_s:.0f} s; "
-          + ", ".join(f"{count} {state}" for state, count in
-                      sorted(_count_states(rows).items())) + f"; results in {run_dir}")
-    if not succeeded:
-        first_error = next((row["error"] for row in rows if row["error"]), "no trial reported an epoch")
-        raise RunFailed(f"all {len(rows)} trials failed; the first error: {first_error}")
-    return 0
+
+
+def _progress(options: RunOptions):
+    from search.progress import CompactProgress
+
+    return CompactProgress(space=options.space, num_samples=options.num_samples,
+                           time_budget_s=options.time_budget_s)
 
 
 def _count_states(rows: list[dict]) -> dict[str, int]:
@@ -136,6 +262,12 @@ def _count_states(rows: list[dict]) -> dict[str, int]:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _shutdown_ray() -> None:
+    import ray
+
+    ray.shutdown()
 
 
 def start_ray(options: RunOptions) -> dict[str, float]:

@@ -37,7 +37,7 @@ def summary_table(rows: list[dict[str, Any]], *, space: str, max_epochs: int, to
         )
     unscored = len(rows) - len(scored)
     if unscored:
-        lines.append(f"({unscored} trial(s) reported no epoch: see the error column of trials.parquet)")
+        lines.append(f"({unscored} trial(s) reported no epoch: failed or interrupted before it; see the state and error columns of trials.parquet)")
     return "\n".join(lines)
 
 
