@@ -47,6 +47,10 @@ class RunOptions:
     argv: tuple[str, ...]
     resume: str | None = None
     space_given: bool = True
+    top_k: int = 3
+    confirm_seeds: int = 3
+    confirm: bool = True
+    confirm_train_limit: int | None = None
 
 
 def parse_duration(text: str) -> float:
@@ -142,6 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", default=None, help="an .npz with x_train, y_train, x_test, y_test (default: the shipped MNIST)")
     parser.add_argument("--train-limit", type=_positive_int("--train-limit"), default=None,
                         help="search on the first N training images only (smoke runs, tests)")
+    parser.add_argument("--top-k", type=_positive_int("--top-k"), default=3,
+                        help="best distinct configurations to confirm on the test set after the search (default 3)")
+    parser.add_argument("--confirm-seeds", type=_positive_int("--confirm-seeds"), default=3,
+                        help="seeds each confirmed configuration and notebook model is retrained with (default 3)")
+    parser.add_argument("--no-confirm", dest="confirm", action="store_false",
+                        help="search only: no retraining on all training images, no test scores")
+    # Smoke runs and tests only, hence hidden from --help: the confirmation trains on the first
+    # N training images, so its verdicts are not results (the report and the table say so).
+    parser.add_argument("--confirm-train-limit", type=_positive_int("--confirm-train-limit"), default=None,
+                        help=argparse.SUPPRESS)
     parser.add_argument("--address", default=None,
                         help="an existing Ray cluster ('auto' or HOST:PORT); default: start Ray here")
     parser.add_argument("--no-dashboard", dest="dashboard", action="store_false",
@@ -184,11 +198,27 @@ def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
         argv=tuple(argv),
         resume=args.resume,
         space_given=space_given,
+        top_k=args.top_k,
+        confirm_seeds=args.confirm_seeds,
+        confirm=args.confirm,
+        confirm_train_limit=args.confirm_train_limit,
     )
 
 
 def check_results_folder(results: str, name: str) -> Path:
-    """The run's folder ``results/name``: refused if it exists or cannot be written."""
+    """The run's folder ``results/name``: refused if it exists or cannot be written.
+
+    For a storage URI (``s3://``, ``gs://``, ``file://``) the same checks run there, and the
+    folder returned is the run's local staging copy (``search.storage``).
+    """
+    from search.storage import StorageError, check_run_uri, is_uri, staging_folder
+
+    if is_uri(results):
+        try:
+            check_run_uri(results, name)
+        except StorageError as error:
+            raise UsageError(str(error)) from error
+        return staging_folder(results, name)
     results_dir = Path(results).expanduser().resolve()
     run_dir = results_dir / name
     if run_dir.exists():
@@ -201,8 +231,19 @@ def check_results_folder(results: str, name: str) -> Path:
         existing = existing.parent
     if not existing.is_dir():
         raise UsageError(f"--results {results!r} is not a folder ({str(existing)!r} is a file): give a folder path")
-    import os
-
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"--results {results!r} cannot be written ({str(existing)!r} is read-only): give a writable folder")
+    _check_writable(existing, results)
     return run_dir
+
+
+def _check_writable(folder: Path, results: str) -> None:
+    """Probe with a real temporary file: permission bits say nothing for root or read-only mounts."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise UsageError(
+            f"--results {results!r} cannot be written ({str(folder)!r}: {error.strerror or error}): "
+            f"give a writable folder"
+        ) from error

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -22,10 +23,15 @@ from typing import Any, Sequence
 from mnist_models import DataError, SearchSplit, load_mnist, search_split
 from search.options import RunOptions, UsageError, check_results_folder, parse_options
 from search.results import library_versions, read_json, trial_rows, trials_table, write_json, write_parquet
+from search.storage import forget, local_results_note, mirror, push_folder, run_uri
+from search.storage import where as run_location
 from search.summary import summary_table
+from search.watch import dashboard_line, watch_lines
 
-# Keep TensorFlow's C++ start-up chatter out of the terminal, in the driver and in workers.
-WORKER_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+# Keep TensorFlow's C++ start-up chatter out of the terminal, in the driver and in workers;
+# RAY_AIR_NEW_OUTPUT=0 keeps Tune's own header out too (with verbose=0 its new output engine
+# still prints one, and a TensorBoard command for Ray's staging folder, not the run's).
+WORKER_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore", "RAY_AIR_NEW_OUTPUT": "0"}
 EXIT_INTERRUPTED = 130
 
 
@@ -46,6 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("search.run: interrupted before the search had started; nothing to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as error:
+        where = error.filename or "the results folder"
+        print(f"search.run: error: cannot write {where} ({error.strerror or error}): free some space or "
+              f"give another --results; files already saved are left whole", file=sys.stderr)
+        return 1
 
 
 def run(options: RunOptions) -> int:
@@ -60,16 +71,19 @@ def run(options: RunOptions) -> int:
         from search.tuner import make_tuner
 
         plan = _plan(options, name, run_dir, cluster)
-        run_dir.mkdir(parents=True)
         run_info = _run_info(options, name, plan, mnist.sha256, split, cluster)
-        write_json(run_dir / "run.json", run_info)
+        if plan.storage_uri:
+            mirror(run_dir, plan.storage_uri, fresh=True)
+        _create_run_folder(run_dir, run_info)
         print(f"run {name!r}: searching space {options.space!r} on {split.x_train.shape[0]:,} training and "
               f"{split.x_val.shape[0]:,} validation images, {plan.max_concurrent} trial(s) at a time, "
-              f"budget {options.num_samples} trials or {options.time_budget_s:.0f} s; results in {run_dir}")
+              f"budget {options.num_samples} trials or {options.time_budget_s:.0f} s; results in {run_location(run_dir)}")
+        print("\n".join(watch_lines(run_dir)), flush=True)
         scheduler = RecordingASHA(max_epochs=options.max_epochs, metric=METRIC, mode=MODE)
         tuner = make_tuner(plan, split, callbacks=[_progress(options)], scheduler=scheduler)
         return _fit_and_record(tuner, options, run_dir, run_info, mnist)
     finally:
+        _upload_run_folder(run_dir)
         _shutdown_ray()
 
 
@@ -118,11 +132,22 @@ def resume(options: RunOptions) -> int:
         _restored_tune_config(tuner).scheduler.stopped_early |= _early_stopped_ids(run_dir)
         print(f"resuming run {name!r}: {spent:.0f} s of the {original.time_budget_s:.0f} s budget spent, "
               f"{remaining:.0f} s left")
+        print("\n".join(watch_lines(run_dir)), flush=True)
         run_info = {**info, "state": "running", "resumed": info.get("resumed", 0) + 1}
         write_json(run_dir / "run.json", run_info)
         return _fit_and_record(tuner, settings, run_dir, run_info, mnist)
     finally:
         _shutdown_ray()
+
+
+def _create_run_folder(run_dir: Path, run_info: dict) -> None:
+    """Create the run's folder with its run.json; if that fails (a full disk), leave nothing behind."""
+    run_dir.mkdir(parents=True)
+    try:
+        write_json(run_dir / "run.json", run_info)
+    except OSError:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 def _early_stopped_ids(run_dir: Path) -> set[str]:
@@ -172,7 +197,7 @@ def _fit_and_record(tuner: Any, options: RunOptions, run_dir: Path, run_info: di
     print(summary_table(rows, space=options.space, max_epochs=options.max_epochs))
     counts = _count_states(rows)
     print(f"\n{len(rows)} trials, {search_wall_s:.0f} s of search; "
-          + ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) + f"; results in {run_dir}")
+          + ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) + f"; results in {run_location(run_dir)}")
     if interrupted:
         print(f"\nThe search was interrupted; Tune saved its state. Continue it with:\n"
               f"  python -m search.run --resume {run_dir.name} --results {options.results}", flush=True)
@@ -180,7 +205,10 @@ def _fit_and_record(tuner: Any, options: RunOptions, run_dir: Path, run_info: di
     if not succeeded:
         first_error = next((row["error"] for row in rows if row["error"]), "no trial reported an epoch")
         raise RunFailed(f"all {len(rows)} trials failed; the first error: {first_error}")
-    return 0
+    from search.confirm import confirm_and_report
+
+    return confirm_and_report(options, run_dir=run_dir, trial_rows=rows, mnist=mnist,
+                              concurrency=int(run_info["max_concurrent"]))
 
 
 def _record_state(run_dir: Path, run_info: dict, state: str, started: float,
@@ -215,7 +243,7 @@ def _plan(options: RunOptions, name: str, run_dir: Path, cluster: dict[str, floa
         max_concurrent=options.max_concurrent or default_concurrency(
             cluster, cpus_per_trial=options.cpus_per_trial, gpus_per_trial=options.gpus_per_trial),
         cpus_per_trial=options.cpus_per_trial, gpus_per_trial=options.gpus_per_trial,
-        seed=options.seed, max_failures=options.max_failures,
+        seed=options.seed, max_failures=options.max_failures, storage_uri=run_uri(options.results, name),
     )
 
 
@@ -264,6 +292,18 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _upload_run_folder(run_dir: Path) -> None:
+    """With --results URI: upload the run's folder once more (study.db, plots and anything not
+    written through search.results), then stop mirroring it. A failure leaves the local copy."""
+    try:
+        push_folder(run_dir)
+    except OSError as error:
+        print(f"search.run: warning: could not upload {run_dir} to {run_location(run_dir)} ({error}); "
+              f"the local copy is complete: upload it yourself", file=sys.stderr)
+    finally:
+        forget(run_dir)
+
+
 def _shutdown_ray() -> None:
     import ray
 
@@ -273,7 +313,9 @@ def _shutdown_ray() -> None:
 def start_ray(options: RunOptions) -> dict[str, float]:
     """Join the cluster at ``--address`` (or RAY_ADDRESS), or start Ray here on this machine's CPUs.
 
-    Returns the cluster's resources. Refuses GPUs per trial where the cluster has none.
+    Returns the cluster's resources. GPUs per trial where the cluster has none are refused
+    on Ray embedded here, but not on a joined cluster: its autoscaler may add GPU nodes for
+    the waiting trials (search.cluster). A local --results on several nodes gets a note.
     """
     os.environ.update(WORKER_ENV)
     import ray
@@ -289,21 +331,41 @@ def start_ray(options: RunOptions) -> dict[str, float]:
             raise UsageError(f"--address {address!r} does not answer ({_first_line(error)}): start the "
                              f"cluster (ray start --head, or ray up cluster.yaml) or fix the address")
     else:
-        context = ray.init(include_dashboard=options.dashboard, dashboard_host="127.0.0.1",
+        # address="local": a new Ray here, never one that `ray start` left running on this machine.
+        context = ray.init(address="local", include_dashboard=options.dashboard, dashboard_host="127.0.0.1",
                            runtime_env=runtime_env, log_to_driver=False, logging_level="ERROR")
         if options.dashboard and context.dashboard_url:
-            print(f"Ray dashboard: http://{context.dashboard_url}")
+            print(dashboard_line(context.dashboard_url), flush=True)
     cluster = {key: float(value) for key, value in ray.cluster_resources().items()
                if key in ("CPU", "GPU", "memory")}
     if options.gpus_per_trial > 0 and cluster.get("GPU", 0) == 0:
-        ray.shutdown()
-        raise UsageError(f"--gpus-per-trial is {options.gpus_per_trial}, but this Ray cluster has no GPU: "
-                         f"use --gpus-per-trial 0 or run on a GPU cluster (see README)")
+        if not address:
+            ray.shutdown()
+            raise UsageError(f"--gpus-per-trial is {options.gpus_per_trial}, but this Ray cluster has no GPU: "
+                             f"use --gpus-per-trial 0 or run on a GPU cluster (see README)")
+        _note_waiting_for_gpus(options, cluster)
+    if address:
+        nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
+        note = local_results_note(options.results, nodes=nodes, host=socket.gethostname())
+        if note:
+            print(f"search.run: note: {note}", file=sys.stderr, flush=True)
     if options.cpus_per_trial > cluster.get("CPU", 0):
         ray.shutdown()
         raise UsageError(f"--cpus-per-trial is {options.cpus_per_trial}, but the Ray cluster has "
                          f"{cluster.get('CPU', 0):g} CPUs: ask for at most that many")
     return cluster
+
+
+def _note_waiting_for_gpus(options: RunOptions, cluster: dict[str, float]) -> None:
+    from search.cluster import autoscaler_max_trials, read_launcher_config, waiting_for_gpus_note
+
+    config = read_launcher_config()
+    max_trials = config and autoscaler_max_trials(config, cpus_per_trial=options.cpus_per_trial,
+                                                  gpus_per_trial=options.gpus_per_trial)
+    if max_trials:
+        cluster["autoscaler_max_trials"] = float(max_trials)
+    note = waiting_for_gpus_note(options.gpus_per_trial, max_trials=max_trials, max_concurrent=options.max_concurrent)
+    print(f"search.run: note: {note}", file=sys.stderr, flush=True)
 
 
 def _check_address_answers(address: str) -> None:
