@@ -8,8 +8,8 @@ with its state, epoch, validation accuracy and the space's main hyperparameters:
     [2:10 elapsed, 7:50 left] trials 9/200 done, 2 running, 1 pending
       6 completed, 2 stopped by ASHA, 1 failed
       best val_accuracy so far 0.9874 (trial 3f2a9c1d, epoch 4)
-    trial    state       epoch  val_acc     best  model                  optimizer        lr  batch
-    3f2a9c1d running       4/6   0.9874   0.9874  conv 32-64 bn          adam       1.2e-03    128
+    trial    state      epoch val_acc    best  model                          optimizer      lr batch
+    3f2a9c1d running      4/6  0.9874  0.9874  conv 32-64 bn                  adam      1.2e-03   128
 
 A table is printed when something changed and ``refresh_s`` (15 s) has passed since the
 last one, at least every ``heartbeat_s`` (60 s), and once at the end.
@@ -33,7 +33,7 @@ MAX_ROWS = 12
 # What a trial's row says about it.
 RUNNING, PENDING, COMPLETED, STOPPED, FAILED, RETRYING, CUT, UNFINISHED = (
     "running", "pending", "completed", "stopped", "failed", "retrying", "cut", "unfinished")
-_ROW = "{trial:<8} {state:<10} {epoch:>5} {score:>8} {best:>8}  {model:<22} {optimizer:<9} {lr:>8} {batch:>6}"
+_ROW = "{trial:<8} {state:<10} {epoch:>5} {score:>7} {best:>7}  {model:<30} {optimizer:<9} {lr:>7} {batch:>5}"
 
 
 class CompactProgress(Callback):
@@ -110,7 +110,9 @@ class CompactProgress(Callback):
         now = self._clock()
         budget_spent = now - self._started >= self._time_budget_s
         for trial in trials:
-            if trial.trial_id not in self._ended and trial.status == "TERMINATED":
+            if trial.status == "ERROR" and self._ended.get(trial.trial_id) != FAILED:
+                self._end(trial.trial_id, FAILED)  # failed without an error callback (actor reuse)
+            elif trial.trial_id not in self._ended and trial.status == "TERMINATED":
                 self._end(trial.trial_id, CUT if budget_spent else UNFINISHED)
         self._print(trials, now)
 
@@ -162,7 +164,7 @@ class CompactProgress(Callback):
             epoch=f"{self._epoch.get(trial_id, 0)}/{config.get('epochs', '?')}",
             score="-" if score is None or score != score else f"{score:.4f}",
             best="-" if best is None else f"{best:.4f}",
-            model=model_summary(config, space=self._space)[:22], optimizer=str(config.get("optimizer", "-"))[:9],
+            model=model_summary(config, space=self._space)[:30], optimizer=str(config.get("optimizer", "-"))[:9],
             lr=_number(config.get("learning_rate")), batch=str(config.get("batch_size", "-")),
         )
 

@@ -23,7 +23,8 @@ from typing import Any, Sequence
 from mnist_models import DataError, SearchSplit, load_mnist, search_split
 from search.options import RunOptions, UsageError, check_results_folder, parse_options
 from search.results import library_versions, read_json, trial_rows, trials_table, write_json, write_parquet
-from search.storage import forget, local_results_note, mirror, push_folder, run_uri
+from search.storage import (StorageError, forget, join_uri, local_results_note, mirror, pull_folder, push_folder,
+                            run_uri, staging_folder)
 from search.storage import where as run_location
 from search.summary import summary_table
 from search.watch import dashboard_line, watch_lines
@@ -31,7 +32,12 @@ from search.watch import dashboard_line, watch_lines
 # Keep TensorFlow's C++ start-up chatter out of the terminal, in the driver and in workers;
 # RAY_AIR_NEW_OUTPUT=0 keeps Tune's own header out too (with verbose=0 its new output engine
 # still prints one, and a TensorBoard command for Ray's staging folder, not the run's).
-WORKER_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore", "RAY_AIR_NEW_OUTPUT": "0"}
+# TUNE_FUNCTION_THREAD_TIMEOUT_S: before a reused actor takes its next trial, Tune waits this
+# long for the stopped trial's training thread to end (default 2 s; read in the actor by
+# FunctionTrainable.reset_config). On a loaded machine Keras can take longer to unwind, and
+# then Tune fails the *next* trial ("Trainable runner reuse requires reset_config() ...").
+WORKER_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore", "RAY_AIR_NEW_OUTPUT": "0",
+              "TUNE_FUNCTION_THREAD_TIMEOUT_S": "60"}
 EXIT_INTERRUPTED = 130
 
 
@@ -93,9 +99,8 @@ def resume(options: RunOptions) -> int:
     counted from where the run stopped."""
     from ray import tune
 
-    results_dir = Path(options.results).expanduser().resolve()
     name = options.resume
-    run_dir = results_dir / name
+    results_dir, run_dir, tune_path = _resume_location(options.results, name)
     if not (run_dir / "run.json").is_file():
         raise UsageError(f"--resume {name!r}: there is no run of that name in {str(results_dir)!r}: "
                          f"list the runs with `python -m search.runs --results {options.results}`")
@@ -107,7 +112,7 @@ def resume(options: RunOptions) -> int:
     if info.get("state") == "finished":
         raise UsageError(f"--resume {name!r}: that run already finished; nothing to resume: "
                          f"start a new run with another --name")
-    if not tune.Tuner.can_restore(str(run_dir / "tune")):
+    if not tune.Tuner.can_restore(tune_path):
         raise UsageError(f"--resume {name!r}: the run stopped before Tune saved any state, so it cannot "
                          f"be resumed: start it again with another --name")
     mnist = load_mnist(original.data)
@@ -120,10 +125,12 @@ def resume(options: RunOptions) -> int:
                                    results=options.results, name=name)
     cluster = start_ray(settings)
     try:
-        from search.tuner import TUNE_FOLDER, make_trainable
+        from search.tuner import make_trainable
 
         plan = _plan(settings, name, run_dir, cluster)
-        tuner = tune.Tuner.restore(str(run_dir / TUNE_FOLDER), trainable=make_trainable(plan, split),
+        if plan.storage_uri:
+            mirror(run_dir, plan.storage_uri, fresh=False)
+        tuner = tune.Tuner.restore(tune_path, trainable=make_trainable(plan, split),
                                    resume_unfinished=True, resume_errored=False, restart_errored=False)
         spent = float(info.get("search_wall_s") or 0.0)
         remaining = max(1.0, original.time_budget_s - spent)
@@ -137,7 +144,27 @@ def resume(options: RunOptions) -> int:
         write_json(run_dir / "run.json", run_info)
         return _fit_and_record(tuner, settings, run_dir, run_info, mnist)
     finally:
+        _upload_run_folder(run_dir)
         _shutdown_ray()
+
+
+def _resume_location(results: str, name: str) -> tuple[str, Path, str]:
+    """(where the runs are, run ``name``'s local folder, its Tune folder). A run at a storage
+    URI is first pulled (all but Tune's folder, which Tune restores from the URI itself)
+    into its local staging folder."""
+    from search.tuner import TUNE_FOLDER
+
+    remote = run_uri(results, name)
+    if remote is None:
+        results_dir = Path(results).expanduser().resolve()
+        return str(results_dir), results_dir / name, str(results_dir / name / TUNE_FOLDER)
+    run_dir = staging_folder(results, name)
+    try:
+        pull_folder(remote, run_dir)
+    except (StorageError, OSError) as error:
+        raise UsageError(f"--resume {name!r}: {results!r} cannot be read ({error}): check the URI and "
+                         f"this machine's credentials") from error
+    return results, run_dir, join_uri(remote, TUNE_FOLDER)
 
 
 def _create_run_folder(run_dir: Path, run_info: dict) -> None:

@@ -9,11 +9,12 @@ from typing import Any
 
 import optuna
 from ray import tune
-from ray.tune.search.optuna import OptunaSearch
 
 from mnist_models import SearchSplit
 from search.metrics import METRIC, MODE
 from search.scheduler import RecordingASHA
+from search.study import StudyCloser, StudySearch
+from search.tensorboard import TrialCurves
 from search.trainable import train_trial
 from spaces import get_space, notebook_points
 
@@ -37,14 +38,19 @@ class SearchPlan:
     gpus_per_trial: float
     seed: int
     max_failures: int
+    # Where Tune writes its folder (``storage_uri/tune``) when --results is a storage URI;
+    # None: the run's folder. Our own files always go to ``run_dir`` (see search.storage).
+    storage_uri: str | None = None
 
 
-def make_searcher(plan: SearchPlan) -> OptunaSearch:
+def make_searcher(plan: SearchPlan, *, stopped_early: set[str] | None = None) -> StudySearch:
     """TPE over the plan's space, seeded, starting from the notebook's models; the study is
-    stored in the run's folder (``study.db``) so optuna-dashboard can show it."""
+    stored in the run's folder (``study.db``) so optuna-dashboard can show it, with the
+    trials in ``stopped_early`` (the scheduler's live set) told to Optuna as PRUNED."""
     points = notebook_points(plan.space, max_epochs=plan.max_epochs)
     storage = optuna.storages.RDBStorage(f"sqlite:///{plan.run_dir / STUDY_FILE}")
-    return OptunaSearch(
+    return StudySearch(
+        stopped_early=set() if stopped_early is None else stopped_early,
         space=get_space(plan.space, max_epochs=plan.max_epochs),
         metric=METRIC,
         mode=MODE,
@@ -66,10 +72,15 @@ def make_trainable(plan: SearchPlan, split: SearchSplit) -> Any:
 
 
 def make_tuner(plan: SearchPlan, split: SearchSplit, *, callbacks: list, scheduler: RecordingASHA) -> tune.Tuner:
+    searcher = make_searcher(plan, stopped_early=scheduler.stopped_early)
+    # TrialCurves takes the place of Tune's own TensorBoard logger; StudyCloser closes the
+    # Optuna trials that Tune ends without telling the searcher (time budget, failed reuse).
+    watchers = [StudyCloser(searcher),
+                TrialCurves(plan.run_dir, notebook_points=notebook_points(plan.space, max_epochs=plan.max_epochs))]
     return tune.Tuner(
         make_trainable(plan, split),
         tune_config=tune.TuneConfig(
-            search_alg=make_searcher(plan),
+            search_alg=searcher,
             scheduler=scheduler,
             num_samples=plan.num_samples,
             max_concurrent_trials=plan.max_concurrent,
@@ -78,18 +89,26 @@ def make_tuner(plan: SearchPlan, split: SearchSplit, *, callbacks: list, schedul
         ),
         run_config=tune.RunConfig(
             name=TUNE_FOLDER,
-            storage_path=str(plan.run_dir),
+            storage_path=plan.storage_uri or str(plan.run_dir),
             verbose=0,
-            callbacks=callbacks,
+            callbacks=[*callbacks, *watchers],
             failure_config=tune.FailureConfig(max_failures=plan.max_failures),
         ),
     )
 
 
 def default_concurrency(cluster: dict[str, float], *, cpus_per_trial: float, gpus_per_trial: float) -> int:
-    """As many trials as the cluster's CPUs (and GPUs, when trials use them) hold at once."""
+    """As many trials as the cluster's CPUs (and GPUs, when trials use them) hold at once.
+
+    A joined cluster with no GPU yet (its autoscaler starts GPU nodes on demand) gets as many
+    as the autoscaler can make room for (``autoscaler_max_trials``, see search.cluster),
+    else as many as its CPUs hold: pending trials are what make the autoscaler add nodes.
+    """
     by_cpu = math.floor(cluster.get("CPU", 1) / cpus_per_trial + 1e-9)
     if gpus_per_trial > 0:
         by_gpu = math.floor(cluster.get("GPU", 0) / gpus_per_trial + 1e-9)
-        by_cpu = min(by_cpu, by_gpu) if by_gpu > 0 else by_cpu
+        if by_gpu > 0:
+            by_cpu = min(by_cpu, by_gpu)
+        elif cluster.get("autoscaler_max_trials"):
+            by_cpu = int(cluster["autoscaler_max_trials"])
     return max(1, by_cpu)
