@@ -141,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="GPUs each trial holds; fractions share a GPU, 0.25 = four trials a GPU (default 0)")
     parser.add_argument("--seed", type=_non_negative_int("--seed"), default=0,
                         help="seed of the sampler, the validation split and every trial (default 0)")
-    parser.add_argument("--results", default="results", help="folder of runs (default ./results)")
+    parser.add_argument("--results", default="results",
+                        help="folder of runs, or an s3://, gs:// or file:// URI (default ./results)")
     parser.add_argument("--name", type=_run_name, default=None, help="run name (default SPACE-DATE-TIME)")
     parser.add_argument("--data", default=None, help="an .npz with x_train, y_train, x_test, y_test (default: the shipped MNIST)")
     parser.add_argument("--train-limit", type=_positive_int("--train-limit"), default=None,

@@ -19,11 +19,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from search.metrics import METRIC
+from search.storage import mirror_file
 
 TRIAL_STATES = ("completed", "early_stopped", "cut_by_budget", "failed", "interrupted")
 
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write ``path`` whole or not at all; a run folder mirrored to a storage URI (``--results
+    s3://...``) gets the same file there too (``search.storage``)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -35,6 +39,7 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    mirror_file(path, payload)
 
 
 def write_json(path: Path, document: Mapping[str, Any]) -> None:

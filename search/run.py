@@ -324,7 +324,7 @@ def _upload_run_folder(run_dir: Path) -> None:
     written through search.results), then stop mirroring it. A failure leaves the local copy."""
     try:
         push_folder(run_dir)
-    except OSError as error:
+    except (OSError, StorageError) as error:
         print(f"search.run: warning: could not upload {run_dir} to {run_location(run_dir)} ({error}); "
               f"the local copy is complete: upload it yourself", file=sys.stderr)
     finally:

@@ -49,3 +49,21 @@ def test_trials_fill_the_machine_without_oversubscribing_it() -> None:
     assert default_concurrency({"CPU": 2.0}, cpus_per_trial=2, gpus_per_trial=0) == 1
     assert default_concurrency({"CPU": 16.0, "GPU": 1.0}, cpus_per_trial=1, gpus_per_trial=0.25) == 4
     assert default_concurrency({"CPU": 1.0}, cpus_per_trial=4, gpus_per_trial=0) == 1
+
+
+def test_fractional_gpus_reach_the_trials_resource_request(monkeypatch, tmp_path: Path, synthetic_npz: Path) -> None:
+    """What Tune reads from the trainable: 0.25 GPU lets four trials share one GPU."""
+    monkeypatch.setattr(tuner.tune, "with_parameters", lambda fn, **kwargs: lambda config: fn(config, **kwargs))
+    trainable = make_trainable(_plan(tmp_path, cpus_per_trial=1.0, gpus_per_trial=0.25),
+                               search_split(load_mnist(synthetic_npz), 0))
+    assert trainable._resources.required_resources == {"CPU": 1.0, "GPU": 0.25}
+
+
+def test_with_a_storage_uri_tunes_folder_goes_there(tmp_path: Path, synthetic_npz: Path) -> None:
+    from search.scheduler import RecordingASHA
+
+    plan = _plan(tmp_path, storage_uri=f"file://{tmp_path}/remote/t")
+    made = tuner.make_tuner(plan, search_split(load_mnist(synthetic_npz), 0), callbacks=[],
+                            scheduler=RecordingASHA(max_epochs=2, metric="val_accuracy", mode="max"))
+    assert made._local_tuner._run_config.storage_path == f"file://{tmp_path}/remote/t"
+    assert made._local_tuner._run_config.name == tuner.TUNE_FOLDER
