@@ -1,0 +1,92 @@
+"""The command line of ``python -m search.bench NAME [--json] [sizes...]``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Callable, NoReturn, Sequence
+
+from search.bench._machine import cpu_count
+from search.options import parse_duration
+
+BENCHMARKS = {
+    "overhead": "the service against a plain Optuna loop on a fixed list of CNN configurations",
+    "target": "wall time until a trial first reaches a validation accuracy: service, Optuna, KerasTuner",
+    "utilization": "share of the machine's CPU time that goes to the trials during a search",
+    "gpu": "epochs per minute with 1, 2, 4, 8 trials sharing one GPU",
+    "levers": "small A/B measurements of the speed levers in one process",
+}
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_int(flag: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} is {text!r}, but must be a whole number >= 1")
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{flag} is {value}, but must be >= 1")
+        return value
+
+    return parse
+
+
+def fraction(flag: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} is {text!r}, but must be a number between 0 and 1")
+        if not 0 < value <= 1:
+            raise argparse.ArgumentTypeError(f"{flag} is {value}, but must be > 0 and <= 1")
+        return value
+
+    return parse
+
+
+def counts(flag: str) -> Callable[[str], list[int]]:
+    """'1,2,4,8' -> [1, 2, 4, 8], each >= 1."""
+    def parse(text: str) -> list[int]:
+        try:
+            values = [int(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            values = []
+        if not values or min(values) < 1:
+            raise argparse.ArgumentTypeError(f"{flag} is {text!r}, but must be whole numbers >= 1 "
+                                             f"separated by commas, like 1,2,4,8")
+        return values
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog="python -m search.bench",
+        description="Benchmarks of the search service (not tests): a table for people, or --json "
+                    "for one JSON object per line.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
+    common.add_argument("--seed", type=int, default=0, help="seed of the data split, samplers and trials (default 0)")
+    names = parser.add_subparsers(dest="name", metavar="NAME", parser_class=_OneLineParser)
+    names.required = True
+    nproc = cpu_count()
+    for name, description in BENCHMARKS.items():
+        sub = names.add_parser(name, parents=[common], help=description, description=description)
+        module = importlib.import_module(f"search.bench.{name}")
+        module.add_arguments(sub, positive_int=positive_int, nproc=nproc, duration=_duration,
+                             fraction=fraction, counts=counts)
+    return parser
+
+
+def _duration(text: str) -> float:
+    return parse_duration(text)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))

@@ -1,0 +1,56 @@
+"""Run one arm (``search.bench._arms``) in a fresh Python process and time it from outside."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from search.bench._errors import BenchError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ArmFailed(BenchError):
+    """An arm's process failed; the message names the arm, the cause and its log."""
+
+
+@dataclass(frozen=True)
+class ArmRun:
+    arm: str
+    wall_s: float  # From spawning the process to its exit, as a user would time the command.
+    result: dict[str, Any]
+
+
+def run_arm(arm: str, spec: dict[str, Any], *, work_dir: Path, timeout_s: float) -> ArmRun:
+    work_dir.mkdir(parents=True, exist_ok=True)
+    spec_path, out_path, log_path = (work_dir / f"{arm}.{suffix}" for suffix in ("spec.json", "out.json", "log"))
+    out_path.unlink(missing_ok=True)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    started = time.perf_counter()
+    spec_path.write_text(json.dumps({**spec, "work_dir": str(work_dir), "spawned_at": time.time()}))
+    with open(log_path, "w") as log:
+        try:
+            completed = subprocess.run([sys.executable, "-m", "search.bench._child", arm, str(spec_path),
+                                        str(out_path)], cwd=PROJECT_ROOT, env=env, stdout=log,
+                                       stderr=subprocess.STDOUT, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise ArmFailed(f"arm {arm!r} ran past its {timeout_s:.0f} s limit (log: {log_path}): "
+                            f"shrink the benchmark (--train-limit, --configs, --epochs) or raise --cap")
+    wall_s = time.perf_counter() - started
+    result = json.loads(out_path.read_text()) if out_path.is_file() else {}
+    if completed.returncode != 0 or "error" in result:
+        cause = result.get("error") or _last_line(log_path) or f"exit status {completed.returncode}"
+        raise ArmFailed(f"arm {arm!r} failed: {cause} (log: {log_path})")
+    return ArmRun(arm=arm, wall_s=wall_s, result=result)
+
+
+def _last_line(path: Path) -> str:
+    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""

@@ -1,0 +1,73 @@
+"""``python -m search.bench gpu``: epochs per minute with 1, 2, 4, 8 trials sharing one GPU.
+
+For each count k, the service trains ``rounds × k`` configurations of the fixed list (k at a
+time, each holding 1/k of the GPU and CPUs/k of the CPUs) and the throughput is the epochs
+trained over Tune.fit's wall time. Where no GPU exists it says so in one line and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, TextIO
+
+from search.bench._configs import fixed_points
+from search.bench._figures import epochs_per_minute, ratio
+from search.bench._output import emit, table
+from search.bench._spawn import run_arm
+
+ARM_TIMEOUT_S = 3600
+NO_GPU = "gpu: this machine has no GPU (nvidia-smi lists none): nothing to measure; run it on a GPU machine"
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, counts: Any, **_: Any) -> None:
+    parser.add_argument("--trials-per-gpu", type=counts("--trials-per-gpu"), default=[1, 2, 4, 8],
+                        help="trial counts sharing the GPU, comma-separated (default 1,2,4,8)")
+    parser.add_argument("--rounds", type=positive_int("--rounds"), default=2,
+                        help="configurations trained per count = rounds x count (default 2)")
+    parser.add_argument("--epochs", type=positive_int("--epochs"), default=2, help="epochs each (default 2)")
+    parser.add_argument("--train-limit", type=positive_int("--train-limit"), default=None,
+                        help="train on the first N images of the search's training split (default: all)")
+
+
+def gpu_share(trials_per_gpu: int) -> float:
+    """The GPU fraction each of ``trials_per_gpu`` trials holds (Ray takes fractions below 1)."""
+    return 1.0 if trials_per_gpu == 1 else round(1.0 / trials_per_gpu, 6)
+
+
+def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
+    if not machine["gpus"]:
+        emit([{"benchmark": "gpu", "skipped": NO_GPU}], as_json=args.json, text=NO_GPU, stream=stream)
+        return 0
+    work_dir = Path(tempfile.mkdtemp(prefix="bench-gpu-"))
+    records = []
+    common = {"benchmark": "gpu", "machine": machine, "versions": versions}
+    try:
+        for count in args.trials_per_gpu:
+            cpus = max(1, machine["nproc"] // count)
+            points = fixed_points(args.rounds * count, epochs=args.epochs)
+            spec = {"points": points, "seed": args.seed, "train_limit": args.train_limit, "space": "cnn",
+                    "cpus_per_trial": cpus, "gpus_per_trial": gpu_share(count), "concurrency": count,
+                    "dashboard": False}
+            result = run_arm("service_fixed", spec, work_dir=work_dir / f"k{count}", timeout_s=ARM_TIMEOUT_S).result
+            epochs = sum(len(trial["epoch_seconds"]) for trial in result["trials"])
+            records.append({**common, "record": "summary", "trials_per_gpu": count,
+                            "epochs_per_minute": epochs_per_minute(epochs=epochs, wall_s=result["fit_s"]),
+                            "epochs": epochs, "search_s": result["fit_s"], "errors": result["errors"],
+                            "conditions": {"rounds": args.rounds, "epochs": args.epochs, "cpus_per_trial": cpus,
+                                           "gpus_per_trial": gpu_share(count), "train_limit": args.train_limit}})
+            if getattr(args, "progress", None):
+                print(f"  {count} trial(s) per GPU: {records[-1]['epochs_per_minute']:.1f} epochs/min",
+                      file=args.progress, flush=True)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    single = next((record["epochs_per_minute"] for record in records if record["trials_per_gpu"] == 1), None)
+    for record in records:
+        record["speedup_over_one"] = ratio(record["epochs_per_minute"], single) if single else None
+    text = table(("trials per GPU", "epochs", "search s", "epochs/min", "x one trial"),
+                 [(str(r["trials_per_gpu"]), r["epochs"], r["search_s"], r["epochs_per_minute"],
+                   r["speedup_over_one"]) for r in records])
+    emit(records, as_json=args.json, text=f"gpu: {', '.join(machine['gpus'])}\n\n{text}", stream=stream)
+    return 0

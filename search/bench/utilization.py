@@ -1,0 +1,200 @@
+"""``python -m search.bench utilization``: where the machine's CPU time goes during a search.
+
+Runs a short search with the service's command line (``python -m search.run --no-confirm``)
+and samples, every ``--interval`` seconds, /proc/stat (the machine's CPU time) and
+/proc/PID/stat of every process of the command's tree: the trial workers (Ray worker
+processes that ran a trial), idle workers, and the rest (the driver, raylet, GCS, dashboard).
+On a GPU machine it also samples ``nvidia-smi``'s GPU utilization.
+
+Figures come for two intervals: the whole command (start-up and shut-down included) and the
+search window (from the first sample with a trial worker to the last one in which a trial
+worker used CPU). The machine may be shared: CPU time used by other programs is reported
+apart (``others``), and ``*_of_available`` leaves it out of the denominator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from search.bench._errors import BenchError
+from search.bench._figures import cpu_shares, median, ratio
+from search.bench._output import emit, table
+from search.bench._procstat import TreeAccount, machine_seconds, process_table
+from search.bench._spawn import PROJECT_ROOT
+
+DEFINITIONS = {
+    "worker_cpu_share": "CPU seconds of the trial workers / (wall seconds x CPUs of the machine); a trial "
+                        "worker's CPU time includes its TensorFlow import and model building, not only epochs",
+    "worker_cpu_share_of_available": "CPU seconds of the trial workers / (wall x CPUs - CPU seconds other "
+                                     "programs used), i.e. with the machine's other users left out",
+    "ray_and_driver": "the driver, raylet, GCS, dashboard and idle Ray workers",
+    "others": "busy CPU time of the machine outside the command's processes and this sampler",
+    "epoch_slot_share": "sum of the trials' epoch seconds / (window wall x concurrent trials): the share of "
+                        "trial-slot time spent inside epochs",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, duration: Any, **_: Any) -> None:
+    parser.add_argument("--space", choices=("cnn", "dense"), default="cnn", help="search space (default cnn)")
+    parser.add_argument("--train-limit", type=positive_int("--train-limit"), default=12_000,
+                        help="search on the first N training images (default 12000)")
+    parser.add_argument("--num-samples", type=positive_int("--num-samples"), default=6, help="trials (default 6)")
+    parser.add_argument("--max-epochs", type=positive_int("--max-epochs"), default=2,
+                        help="most epochs a trial trains (default 2)")
+    parser.add_argument("--time-budget", default="4m", help="the search's time budget (default 4m)")
+    parser.add_argument("--interval", type=float, default=0.5, help="seconds between samples (default 0.5)")
+    parser.add_argument("--no-dashboard", dest="dashboard", action="store_false",
+                        help="run the search without Ray's dashboard (default: with, as search.run)")
+
+
+def gpu_utilization() -> list[float]:
+    """Each GPU's utilization (percent) now, from nvidia-smi; empty without one."""
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        query = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [float(line) for line in query.stdout.split() if line.strip().replace(".", "", 1).isdigit()]
+
+
+def interval_figures(start: dict[str, float], end: dict[str, float], *, nproc: int) -> dict[str, float]:
+    """Shares of the machine's CPU time between two samples (see ``cpu_shares``)."""
+    def delta(key: str) -> float:
+        return end[key] - start[key]
+
+    wall = delta("wall")
+    capacity = wall * nproc
+    # The machine's own tick count gives a capacity too; use it when /proc/stat moved (same
+    # thing on an idle-accounting kernel, more exact under steal).
+    if delta("machine_total") > 0:
+        capacity = delta("machine_total")
+    ray_s = delta("ray_and_driver_s") + delta("idle_workers_s")
+    busy = delta("machine_busy") - delta("sampler_s")
+    shares = cpu_shares(workers_s=delta("trial_workers_s"), ray_s=ray_s, busy_s=busy, capacity_s=capacity)
+    return {"wall_s": wall, "capacity_cpu_s": capacity, "trial_workers_cpu_s": delta("trial_workers_s"),
+            "ray_and_driver_cpu_s": ray_s, "worker_cpu_share": shares["workers"],
+            "worker_cpu_share_of_available": shares["workers_of_available"],
+            "ray_and_driver_share": shares["ray_and_driver"], "others_share": shares["others"],
+            "idle_share": shares["idle"]}
+
+
+def search_window(samples: list[dict[str, float]]) -> tuple[int, int]:
+    """Indices of the first sample with trial-worker CPU time and of the last one in which it grew."""
+    grew = [index for index in range(1, len(samples))
+            if samples[index]["trial_workers_s"] > samples[index - 1]["trial_workers_s"]]
+    if not grew:
+        return 0, len(samples) - 1
+    return grew[0] - 1, grew[-1]
+
+
+def epoch_seconds(tune_dir: Path) -> tuple[float, int]:
+    """Sum of every trial's reported epoch seconds, and the number of epochs, from Tune's
+    result.json lines."""
+    total, epochs = 0.0, 0
+    for path in tune_dir.glob("*/result.json"):
+        for line in path.read_text().splitlines():
+            try:
+                result = json.loads(line)
+            except ValueError:
+                continue
+            if "epoch_seconds" in result:
+                total += float(result["epoch_seconds"])
+                epochs += 1
+    return total, epochs
+
+
+def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
+    work_dir = Path(tempfile.mkdtemp(prefix="bench-utilization-"))
+    argv = ["--space", args.space, "--train-limit", str(args.train_limit), "--num-samples", str(args.num_samples),
+            "--max-epochs", str(args.max_epochs), "--time-budget", args.time_budget, "--seed", str(args.seed),
+            "--no-confirm", "--results", str(work_dir), "--name", "utilization"]
+    if not args.dashboard:
+        argv.append("--no-dashboard")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+    samples: list[dict[str, float]] = []
+    gpu: list[float] = []
+    try:
+        with open(work_dir / "search.log", "w") as log:
+            command = subprocess.Popen([sys.executable, "-m", "search.run", *argv], cwd=PROJECT_ROOT, env=env,
+                                       stdout=log, stderr=subprocess.STDOUT)
+            account = TreeAccount(root=command.pid)
+            while True:
+                samples.append(_sample(account))
+                gpu += gpu_utilization() if machine["gpus"] else []
+                if command.poll() is not None:
+                    break
+                time.sleep(args.interval)
+        if command.returncode != 0:
+            raise BenchError(f"the search exited with status {command.returncode}: "
+                             f"{_tail(work_dir / 'search.log')}")
+        total_epoch_s, epochs = epoch_seconds(work_dir / "utilization" / "tune")
+        run_info = json.loads((work_dir / "utilization" / "run.json").read_text())
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    # Each process's kind is known only now: add the tree's CPU seconds to every sample.
+    samples = [{**sample, **account.totals(index)} for index, sample in enumerate(samples)]
+    nproc = machine["nproc"]
+    whole = interval_figures(samples[0], samples[-1], nproc=nproc)
+    first, last = search_window(samples)
+    window = interval_figures(samples[first], samples[last], nproc=nproc)
+    concurrency = int(run_info.get("max_concurrent") or nproc)
+    window["epoch_slot_share"] = ratio(total_epoch_s, window["wall_s"] * concurrency)
+    conditions = {"space": args.space, "train_limit": args.train_limit, "num_samples": args.num_samples,
+                  "max_epochs": args.max_epochs, "time_budget": args.time_budget, "concurrency": concurrency,
+                  "dashboard": args.dashboard, "interval_s": args.interval, "samples": len(samples),
+                  "trials": run_info.get("trials"), "epochs": epochs,
+                  "command": "python -m search.run " + " ".join(argv[:-4])}
+    record = {"benchmark": "utilization", "record": "summary", "machine": machine, "versions": versions,
+              "conditions": conditions, "definitions": DEFINITIONS,
+              "worker_cpu_share": window["worker_cpu_share"],
+              "worker_cpu_share_of_available": window["worker_cpu_share_of_available"],
+              "window": window, "whole_command": whole, "epoch_seconds_total": total_epoch_s,
+              "gpu_utilization_percent_median": median(gpu) if gpu else None,
+              "trial_worker_titles": sorted({title for titles in account.titles.values() for title in titles})}
+    emit([record], as_json=args.json, text=_text(record), stream=stream)
+    return 0
+
+
+def _sample(account: TreeAccount) -> dict[str, float]:
+    """The machine's and this sampler's CPU seconds now; the tree's go into ``account``."""
+    table_now = process_table()
+    busy, total = machine_seconds()
+    account.sample(table_now)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return {"wall": time.perf_counter(), "machine_busy": busy, "machine_total": total,
+            "sampler_s": own.ru_utime + own.ru_stime}
+
+
+def _tail(path: Path) -> str:
+    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no output"
+
+
+def _text(record: dict[str, Any]) -> str:
+    conditions = record["conditions"]
+    head = (f"utilization: {conditions['command']} ({conditions['trials']} trials, {conditions['epochs']} epochs, "
+            f"{conditions['concurrency']} at a time; {conditions['samples']} samples every "
+            f"{conditions['interval_s']} s)")
+    rows = []
+    for label, figures in (("search window", record["window"]), ("whole command", record["whole_command"])):
+        rows.append((label, figures["wall_s"], figures["worker_cpu_share"], figures["worker_cpu_share_of_available"],
+                     figures["ray_and_driver_share"], figures["others_share"], figures["idle_share"]))
+    lines = [head, table(("interval", "wall s", "trial workers", "  of available", "ray+driver", "others", "idle"),
+                         rows),
+             f"epoch slot share (search window): {record['window']['epoch_slot_share']:.2f}"]
+    if record["gpu_utilization_percent_median"] is not None:
+        lines.append(f"GPU utilization, median of samples: {record['gpu_utilization_percent_median']:.0f}%")
+    lines.append("\n".join(f"  {key}: {text}" for key, text in DEFINITIONS.items()))
+    return "\n\n".join(lines)
