@@ -1,0 +1,185 @@
+"""Confirmation, unit parts: which configurations are confirmed, in which order, and one job on a tiny slice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnist_models import FinalSplit
+from search.confirm import (
+    Candidate,
+    Job,
+    confirm_job,
+    confirm_row,
+    confirm_seeds,
+    estimate_wall_seconds,
+    notebook_candidates,
+    notebook_model_of,
+    plan_jobs,
+    select_top_configurations,
+    sort_rows,
+)
+from search.options import parse_options
+from spaces import NOTEBOOK_POINTS, notebook_config
+
+DENSE = {"hp_family": "dense", "hp_n_layers": 1, "hp_units_0": 64, "hp_dropout_0": 0.1, "hp_activation": "relu",
+         "hp_optimizer": "adam", "hp_learning_rate": 0.001, "hp_batch_size": 64}
+
+
+def trial(trial_id: str, best: float | None, *, epochs: int = 4, best_epoch: int = 2, state: str = "completed",
+          **hyperparameters) -> dict:
+    return {"trial_id": trial_id, "state": state, "best_val_accuracy": best, "best_epoch": best_epoch,
+            "epochs_run": epochs, "wall_seconds": 8.0 * epochs, **DENSE, "hp_epochs": epochs, **hyperparameters}
+
+
+def test_the_top_k_are_ranked_by_best_validation_accuracy() -> None:
+    rows = [trial("a", 0.97, hp_units_0=32), trial("b", 0.99, hp_units_0=64), trial("c", 0.98, hp_units_0=128)]
+    chosen = select_top_configurations(rows, 2)
+    assert [c.name for c in chosen] == ["b", "c"]
+    assert all(c.kind == "searched" for c in chosen)
+
+
+def test_each_is_retrained_for_the_epoch_at_which_its_trial_peaked() -> None:
+    (chosen,) = select_top_configurations([trial("a", 0.99, epochs=6, best_epoch=4)], 1)
+    assert chosen.config["epochs"] == 4 and chosen.epochs == 4
+    assert chosen.search_epochs == 6 and chosen.best_val_accuracy == 0.99
+
+
+def test_configurations_differing_only_in_epochs_count_once() -> None:
+    rows = [trial("a", 0.99, epochs=6), trial("b", 0.985, epochs=3), trial("c", 0.98, hp_units_0=100)]
+    assert [c.name for c in select_top_configurations(rows, 3)] == ["a", "c"]
+
+
+def test_failed_unscored_and_notebook_trials_are_not_candidates() -> None:
+    notebook_row = {f"hp_{key}": value for key, value in NOTEBOOK_POINTS["dense_256"].items()}
+    rows = [
+        trial("failed", 0.995, state="failed", hp_units_0=1),
+        trial("unscored", None, hp_units_0=2),
+        {**trial("notebook", 0.999), **notebook_row, "hp_epochs": 3},
+        trial("kept", 0.97, hp_units_0=3),
+    ]
+    assert [c.name for c in select_top_configurations(rows, 3)] == ["kept"]
+    assert notebook_model_of(rows[2]) == "dense_256"
+
+
+def test_ties_go_to_the_earlier_trial_id() -> None:
+    rows = [trial("b", 0.99, hp_units_0=1), trial("a", 0.99, hp_units_0=2)]
+    assert [c.name for c in select_top_configurations(rows, 1)] == ["a"]
+
+
+def test_hyperparameters_a_trial_did_not_use_are_left_out_of_its_configuration() -> None:
+    (chosen,) = select_top_configurations([trial("a", 0.99, hp_units_1=None, hp_dropout_1=None)], 1)
+    assert "units_1" not in chosen.config and chosen.config["units_0"] == 64
+
+
+def test_the_notebook_models_keep_their_own_epochs_batch_sizes_and_optimizers() -> None:
+    candidates = {c.name: c for c in notebook_candidates()}
+    assert set(candidates) == {"dense_256", "dense_deep", "cnn_small"}
+    for name, candidate in candidates.items():
+        assert candidate.kind == "notebook"
+        assert candidate.config == notebook_config(name)
+    assert candidates["dense_deep"].epochs == 15 and candidates["cnn_small"].config["batch_size"] == 32
+
+
+def test_seeds_follow_the_run_seed() -> None:
+    assert confirm_seeds(0, 3) == (0, 1, 2)
+    assert confirm_seeds(7, 2) == (7, 8)
+
+
+def test_jobs_run_longest_first_and_only_a_searched_first_seed_keeps_its_model() -> None:
+    short = Candidate("short", "searched", {"epochs": 2}, epoch_seconds=5.0)
+    long = Candidate("long", "notebook", {"epochs": 15}, epoch_seconds=8.0)
+    jobs = plan_jobs([short, long], (0, 1))
+    assert [(job.candidate.name, job.seed) for job in jobs] == [("long", 0), ("long", 1), ("short", 0), ("short", 1)]
+    assert [job.keep_model for job in jobs] == [False, False, True, False]
+
+
+def test_the_flags_of_the_confirmation() -> None:
+    options = parse_options([])
+    assert (options.top_k, options.confirm_seeds, options.confirm, options.confirm_train_limit) == (3, 3, True, None)
+    options = parse_options(["--top-k", "1", "--confirm-seeds", "2", "--no-confirm", "--confirm-train-limit", "500"])
+    assert (options.top_k, options.confirm_seeds, options.confirm, options.confirm_train_limit) == (1, 2, False, 500)
+
+
+@pytest.mark.parametrize("flag", ["--top-k", "--confirm-seeds", "--confirm-train-limit"])
+def test_confirmation_counts_must_be_positive(flag: str, capsys) -> None:
+    with pytest.raises(SystemExit):
+        parse_options([flag, "0"])
+    assert f"{flag} is 0, but must be >= 1" in capsys.readouterr().err
+
+
+def tiny_split(n_train: int = 300, n_test: int = 200) -> FinalSplit:
+    """Learnable made-up images: class k lights up row k."""
+    rng = np.random.default_rng(0)
+
+    def images(n: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = (np.arange(n) % 10).astype(np.int32)
+        x = rng.random((n, 28, 28), dtype=np.float32) * 0.2
+        x[np.arange(n), labels * 2] = 1.0
+        return x, labels
+
+    x_train, y_train = images(n_train)
+    x_test, y_test = images(n_test)
+    return FinalSplit(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+
+
+SMALL_DENSE = {"family": "dense", "n_layers": 1, "units_0": 16, "dropout_0": 0.0, "activation": "relu",
+               "optimizer": "adam", "learning_rate": 0.01, "batch_size": 32, "epochs": 2}
+
+
+def test_a_job_trains_once_and_scores_every_test_image() -> None:
+    split = tiny_split()
+    result = confirm_job(SMALL_DENSE, split, seed=3, train_limit=None, threads=1, use_gpu=False)
+    correct = result["test_correct"]
+    assert correct.shape == (200,) and correct.dtype == bool
+    assert result["test_accuracy"] == pytest.approx(correct.mean())
+    assert result["test_accuracy"] > 0.5  # learnable data: it did train
+    assert result["test_loss"] > 0 and result["seconds"] > 0
+    assert result["num_params"] == 784 * 16 + 16 + 16 * 10 + 10
+    assert result["train_images"] == 300 and "model_bytes" not in result
+
+
+def test_a_job_is_fixed_by_its_seed() -> None:
+    split = tiny_split()
+    first = confirm_job(SMALL_DENSE, split, seed=11, train_limit=100, threads=1, use_gpu=False)
+    again = confirm_job(SMALL_DENSE, split, seed=11, train_limit=100, threads=1, use_gpu=False)
+    other = confirm_job(SMALL_DENSE, split, seed=12, train_limit=100, threads=1, use_gpu=False)
+    assert first["train_images"] == 100
+    assert np.array_equal(first["test_correct"], again["test_correct"])
+    assert first["test_loss"] == pytest.approx(again["test_loss"], rel=1e-6)
+    assert first["test_loss"] != pytest.approx(other["test_loss"], rel=1e-6)
+
+
+def test_a_kept_model_loads_with_keras_and_scores_the_same(tmp_path) -> None:
+    import keras
+
+    split = tiny_split()
+    result = confirm_job(SMALL_DENSE, split, seed=5, train_limit=None, threads=1, use_gpu=False, keep_model=True)
+    path = tmp_path / "model.keras"
+    path.write_bytes(result["model_bytes"])
+    model = keras.saving.load_model(path)
+    predicted = np.argmax(model.predict(split.x_test, verbose=0), axis=1)
+    assert np.array_equal(predicted == split.y_test, result["test_correct"])
+
+
+def test_a_row_holds_the_scores_the_vector_and_the_hyperparameters() -> None:
+    candidate = Candidate("abc123", "searched", dict(SMALL_DENSE), trial_id="abc123", best_val_accuracy=0.98)
+    result = {"test_accuracy": 0.5, "test_loss": 1.0, "seconds": 2.0, "num_params": 12_730,
+              "train_images": 300, "test_correct": np.array([True, False])}
+    row = confirm_row(Job(candidate, 4), result)
+    assert row["name"] == "abc123" and row["seed"] == 4 and row["epochs"] == 2
+    assert row["test_correct"] == [True, False] and row["test_images"] == 2
+    assert row["hp_units_0"] == 16 and row["cached"] is False and row["error"] is None
+
+
+def test_rows_are_sorted_notebook_first_then_by_name_and_seed() -> None:
+    rows = [{"name": "zz", "kind": "searched", "seed": 1}, {"name": "cnn_small", "kind": "notebook", "seed": 0},
+            {"name": "dense_256", "kind": "notebook", "seed": 1}, {"name": "aa", "kind": "searched", "seed": 0}]
+    assert [row["name"] for row in sort_rows(rows)] == ["dense_256", "cnn_small", "aa", "zz"]
+
+
+def test_the_wall_time_estimate_packs_the_jobs_onto_the_workers() -> None:
+    jobs = plan_jobs([Candidate("a", "searched", {"epochs": 3}, epoch_seconds=10.0),
+                      Candidate("b", "notebook", {"epochs": 1}, epoch_seconds=10.0)], (0, 1))
+    assert estimate_wall_seconds(jobs, 2) == 40.0  # 30+10 on each of two workers
+    assert estimate_wall_seconds(jobs, 1) == 80.0
