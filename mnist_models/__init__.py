@@ -18,11 +18,11 @@ from mnist_models._data import (
 from mnist_models._training import configure_tensorflow, count_parameters, fit_config, trial_seed
 
 
-def build_model(config):  # noqa: D401 - thin lazy wrapper
+def build_model(config, *, decay_steps=None):  # noqa: D401 - thin lazy wrapper
     """Build and compile the Keras model ``config`` describes (imports Keras on first use)."""
     from mnist_models._builders import build_model as _build
 
-    return _build(config)
+    return _build(config, decay_steps=decay_steps)
 
 
 __all__ = [

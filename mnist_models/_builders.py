@@ -20,8 +20,12 @@ class ConfigError(ValueError):
     """A configuration that does not describe a buildable model."""
 
 
-def build_model(config: Mapping[str, Any]) -> keras.Model:
-    """Build and compile the model that ``config`` describes (family ``dense`` or ``cnn``)."""
+def build_model(config: Mapping[str, Any], *, decay_steps: int | None = None) -> keras.Model:
+    """Build and compile the model that ``config`` describes (family ``dense`` or ``cnn``).
+
+    With ``lr_schedule`` 'cosine' the learning rate decays to zero over ``decay_steps``
+    optimizer steps (all of training: the caller knows the data size and the epochs).
+    """
     family = config.get("family")
     if family == "dense":
         model = _build_dense(config)
@@ -30,7 +34,7 @@ def build_model(config: Mapping[str, Any]) -> keras.Model:
     else:
         raise ConfigError(f"config family is {family!r}, but must be 'dense' or 'cnn'")
     model.compile(
-        optimizer=make_optimizer(config["optimizer"], config["learning_rate"]),
+        optimizer=make_optimizer(config["optimizer"], learning_rate_of(config, decay_steps)),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=STEPS_PER_EXECUTION,
@@ -38,7 +42,19 @@ def build_model(config: Mapping[str, Any]) -> keras.Model:
     return model
 
 
-def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
+def learning_rate_of(config: Mapping[str, Any], decay_steps: int | None) -> Any:
+    """The configured learning rate: a constant, or a cosine decay to zero over training."""
+    schedule = config.get("lr_schedule", "constant")
+    if schedule == "constant":
+        return float(config["learning_rate"])
+    if schedule == "cosine":
+        if not decay_steps or decay_steps < 1:
+            raise ConfigError("lr_schedule 'cosine' needs decay_steps >= 1 (the number of training steps)")
+        return keras.optimizers.schedules.CosineDecay(float(config["learning_rate"]), decay_steps=int(decay_steps))
+    raise ConfigError(f"lr_schedule is {schedule!r}, but must be 'constant' or 'cosine'")
+
+
+def make_optimizer(name: str, learning_rate: Any) -> keras.optimizers.Optimizer:
     """Keras optimizers by name, other settings at Keras defaults (SGD with Nesterov momentum)."""
     if name == "adam":
         return keras.optimizers.Adam(learning_rate=learning_rate)

@@ -53,4 +53,5 @@ def _key_values(row: dict[str, Any], space: str) -> str:
     else:
         layers = int(row.get("hp_n_layers") or 0)
         text = "dense " + "-".join(str(row.get(f"hp_units_{layer}")) for layer in range(layers))
-    return f"{text} {row.get('hp_optimizer')} lr={row.get('hp_learning_rate'):.2g} b={row.get('hp_batch_size')}"
+    schedule = " cos" if row.get("hp_lr_schedule") == "cosine" else ""
+    return f"{text} {row.get('hp_optimizer')} lr={row.get('hp_learning_rate'):.2g}{schedule} b={row.get('hp_batch_size')}"

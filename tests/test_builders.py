@@ -7,7 +7,7 @@ import optuna
 import pytest
 
 from mnist_models import build_model
-from mnist_models._builders import ConfigError
+from mnist_models._builders import ConfigError, learning_rate_of
 from spaces import SPACES, get_space, notebook_config
 
 NOTEBOOK_PARAMETERS = {"dense_256": 269_322, "dense_deep": 575_050, "cnn_small": 38_390}
@@ -35,7 +35,7 @@ def test_every_sampled_configuration_builds(space_name: str) -> None:
         constants = space(trial)
         config = {**trial.params, **constants}
         study.tell(trial, 0.0)
-        output = build_model(config)(np.zeros((2, 28, 28), dtype=np.float32), training=False)
+        output = build_model(config, decay_steps=10)(np.zeros((2, 28, 28), dtype=np.float32), training=False)
         assert tuple(output.shape) == (2, 10)
 
 
@@ -54,3 +54,13 @@ def test_the_optimizer_takes_the_configured_learning_rate() -> None:
     model = build_model(dict(notebook_config("dense_256"), optimizer="sgd", learning_rate=0.02))
     assert model.optimizer.__class__.__name__ == "SGD"
     assert float(model.optimizer.learning_rate) == pytest.approx(0.02)
+
+
+def test_a_cosine_schedule_decays_the_learning_rate_to_zero_over_training() -> None:
+    config = dict(notebook_config("cnn_small"), lr_schedule="cosine", learning_rate=0.002)
+    schedule = learning_rate_of(config, 100)
+    assert float(schedule(0)) == pytest.approx(0.002)
+    assert float(schedule(50)) == pytest.approx(0.001, rel=1e-3)
+    assert float(schedule(100)) == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ConfigError, match="needs decay_steps"):
+        build_model(config)

@@ -45,6 +45,9 @@ class KerasTunerTrial:
         return value
 
 
+SEARCH_TRAIN_IMAGES = 54_000
+
+
 def config_from_hp(space: str, hp: keras_tuner.HyperParameters, *, max_epochs: int) -> dict[str, Any]:
     """The configuration (suggested values and constants) ``space`` gives for ``hp``."""
     from spaces import get_space
@@ -58,6 +61,8 @@ def hypermodel(space: str, *, run_seed: int, max_epochs: int,
                on_trial: Callable[[dict[str, Any]], None] | None = None) -> keras_tuner.HyperModel:
     """A HyperModel building ``space``'s models with ``mnist_models``, each seeded like a
     service trial; the batch size comes from the hyperparameters."""
+    import math
+
     import keras
 
     from mnist_models import build_model, trial_seed
@@ -68,7 +73,10 @@ def hypermodel(space: str, *, run_seed: int, max_epochs: int,
             if on_trial is not None:
                 on_trial(config)
             keras.utils.set_random_seed(trial_seed(run_seed, config))
-            return build_model(config)
+            # Hyperband picks the epochs itself: a cosine schedule decays over the most a trial
+            # may train (max_epochs on the 54,000-image search split).
+            steps = max_epochs * math.ceil(SEARCH_TRAIN_IMAGES / int(config["batch_size"]))
+            return build_model(config, decay_steps=steps)
 
         def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
             return model.fit(*args, batch_size=hp.get("batch_size"), **kwargs)
