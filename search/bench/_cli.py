@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Callable, NoReturn, Sequence
+from typing import Callable, Sequence
 
 from search.bench._machine import cpu_count
-from search.options import parse_duration
+from search.options import _OneLineParser, parse_duration
+from search.options import _positive_int as positive_int
 
 BENCHMARKS = {
     "overhead": "the service against a plain Optuna loop on a fixed list of CNN configurations",
@@ -17,24 +18,6 @@ BENCHMARKS = {
     "gpu": "epochs per minute with 1, 2, 4, 8 trials sharing one GPU",
     "levers": "small A/B measurements of the speed levers in one process",
 }
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def positive_int(flag: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} is {text!r}, but must be a whole number >= 1")
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{flag} is {value}, but must be >= 1")
-        return value
-
-    return parse
 
 
 def fraction(flag: str) -> Callable[[str], float]:
