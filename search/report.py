@@ -310,7 +310,8 @@ def _describe(rows: list[dict[str, Any]], name: str) -> str:
         parts.append("dense [" + ", ".join(
             f"{config.get(f'units_{layer}')} (dropout {float(config.get(f'dropout_{layer}', 0)):.2f})"
             for layer in range(layers)) + f"] {config.get('activation')}")
-    parts.append(f"{config.get('optimizer')} lr {float(config.get('learning_rate', 0)):.2g}, "
+    schedule = " cosine-decayed" if config.get("lr_schedule") == "cosine" else ""
+    parts.append(f"{config.get('optimizer')} lr {float(config.get('learning_rate', 0)):.2g}{schedule}, "
                  f"batch {config.get('batch_size')}, {config.get('epochs')} epoch(s)")
     return "; ".join(parts)
 
