@@ -24,7 +24,7 @@ def _cnn(n_blocks: int, filters: tuple[int, ...], kernels: tuple[int, ...], *, p
         point["padding"] = padding
     point.update(pooling=pooling, batch_norm=batch_norm, dropout=dropout, dense_units=dense_units,
                  dense_dropout=dense_dropout, augment=augment, optimizer=optimizer,
-                 learning_rate=learning_rate, lr_schedule="constant", batch_size=batch_size)
+                 learning_rate=learning_rate, batch_size=batch_size)
     return point
 
 
