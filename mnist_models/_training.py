@@ -6,10 +6,29 @@ import hashlib
 import json
 import math
 import os
+import sys
 from typing import Any, Mapping
 
 
 VALIDATION_BATCH_SIZE = 1024
+
+
+def keras_backend() -> str:
+    """The backend Keras runs on in this process, found without importing Keras (whose import
+    loads the backend): ``KERAS_BACKEND``, else Keras's own answer if it is imported, else its
+    config file ``$KERAS_HOME/keras.json`` (default ``~/.keras``), else "tensorflow"."""
+    name = os.environ.get("KERAS_BACKEND")
+    if name:
+        return name
+    keras = sys.modules.get("keras")
+    if keras is not None and hasattr(keras, "backend"):
+        return str(keras.backend.backend())
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json")) as config:
+            return str(json.load(config).get("backend") or "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
 
 
 def configure_tensorflow(*, threads: int, use_gpu: bool) -> None:
@@ -17,8 +36,19 @@ def configure_tensorflow(*, threads: int, use_gpu: bool) -> None:
 
     Must run before TensorFlow executes its first op in this process; in a reused Ray
     actor it already has, with the same values, so a second call changes nothing.
+
+    On another Keras backend (``KERAS_BACKEND=jax`` where TensorFlow is not installed)
+    TensorFlow is not imported: with JAX on a GPU, memory is taken as needed instead of
+    75 % of the GPU up front, so several trials can share one GPU (this must be in the
+    environment before JAX first touches the GPU; the Ray workers inherit it from the
+    driver too). JAX's CPU threads are left as they are.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    backend = keras_backend()
+    if backend != "tensorflow":
+        if use_gpu and backend == "jax":
+            os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+        return
     import tensorflow as tf
 
     try:

@@ -31,9 +31,11 @@ BEST_MODEL_FILE = "best_model.keras"
 BEST_CONFIG_FILE = "best_config.json"
 EVAL_BATCH_SIZE = 1024
 LOSS_EPSILON = 1e-7  # Keras clips probabilities the same way in its cross-entropy.
-# Seconds per epoch on all 60,000 training images with one TensorFlow thread, measured on
-# this project's 2-core CPU machine. Used only to start the longest jobs first.
-NOTEBOOK_EPOCH_SECONDS = {"dense_256": 4.0, "dense_deep": 8.0, "cnn_small": 16.0}
+# Seconds per epoch on all 60,000 training images with one TensorFlow thread, two jobs at a
+# time on this project's 2-core CPU machine (the confirmations of two default runs there:
+# 2.0-2.2, 3.8-4.3 and 7.5-8.7 s), rounded up. Only for a notebook model the search did not
+# run: to order the jobs and to fit the confirmation into its budget.
+NOTEBOOK_EPOCH_SECONDS = {"dense_256": 2.5, "dense_deep": 4.5, "cnn_small": 9.0}
 FULL_TRAIN_IMAGES = 60_000
 
 
@@ -77,6 +79,7 @@ class ConfirmSettings:
     concurrency: int
     max_failures: int = 1
     notebook_max_epochs: int | None = None  # smoke mode only: cap the notebook models' epochs
+    budget_s: float | None = None  # most estimated wall seconds of training; None: no limit
 
 
 def confirm_seeds(run_seed: int, count: int) -> tuple[int, ...]:
@@ -104,7 +107,7 @@ def config_of(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def select_top_configurations(
-    rows: Iterable[Mapping[str, Any]], k: int, *, train_images: int | None = None,
+    rows: Iterable[Mapping[str, Any]], k: int | None, *, train_images: int | None = None,
 ) -> list[Candidate]:
     """The K best distinct configurations by best validation accuracy, each to be trained for
     the epoch at which its trial peaked.
@@ -112,6 +115,7 @@ def select_top_configurations(
     Distinct means: differing in some hyperparameter other than epochs (of two trials that
     differ only in epochs, the better one stands). Failed trials and the notebook's own
     points are not candidates. Ties on validation accuracy go to the earlier trial id.
+    ``k=None`` ranks them all.
     """
     scored = [row for row in rows
               if row.get("best_val_accuracy") is not None and row.get("best_epoch")
@@ -176,6 +180,47 @@ def estimate_wall_seconds(jobs: Sequence[Job], concurrency: int) -> float:
         index = workers.index(min(workers))
         workers[index] += job.estimated_seconds
     return max(workers)
+
+
+@dataclass(frozen=True)
+class BudgetFit:
+    """The configurations chosen to confirm, and those left out because their retraining
+    would have pushed the confirmation's estimated wall time past its budget."""
+
+    chosen: list[Candidate]
+    over_budget: list[tuple[Candidate, float]]  # (candidate, estimated wall seconds with it)
+    estimated_s: float
+
+
+def fit_to_budget(
+    ranked: Sequence[Candidate], fixed_jobs: Sequence[Job], seeds: Sequence[int], *, k: int,
+    concurrency: int, budget_s: float | None,
+) -> BudgetFit:
+    """The best ``k`` of ``ranked`` (in rank order) whose jobs, with ``fixed_jobs`` (the
+    notebook measurements not in the cache), fit ``budget_s`` estimated wall seconds.
+
+    A candidate that would not fit is passed over and the next one is tried, so a slow
+    configuration ranked first cannot stretch the run: a run's length stays what its
+    time budgets say. The notebook's jobs always run; they come first.
+    """
+    chosen: list[Candidate] = []
+    over: list[tuple[Candidate, float]] = []
+    estimate = estimate_wall_seconds(plan_jobs_of(fixed_jobs, []), concurrency)
+    for candidate in ranked:
+        if len(chosen) == k:
+            break
+        trial = estimate_wall_seconds(plan_jobs_of(fixed_jobs, [*chosen, candidate], seeds), concurrency)
+        if budget_s is not None and trial > budget_s:
+            over.append((candidate, trial))
+            continue
+        chosen.append(candidate)
+        estimate = trial
+    return BudgetFit(chosen=chosen, over_budget=over, estimated_s=estimate)
+
+
+def plan_jobs_of(fixed_jobs: Sequence[Job], candidates: Sequence[Candidate], seeds: Sequence[int] = ()) -> list[Job]:
+    """``fixed_jobs`` and every candidate x seed, longest first."""
+    return sorted([*fixed_jobs, *plan_jobs(candidates, seeds)], key=lambda job: -job.estimated_seconds)
 
 
 def confirm_job(
@@ -375,6 +420,7 @@ def confirm_and_report(options: Any, *, run_dir: Path, trial_rows: list[dict[str
             gpus_per_job=options.gpus_per_trial, concurrency=concurrency, max_failures=options.max_failures,
             # Smoke runs (--confirm-train-limit) also cap the notebook models' epochs at --max-epochs.
             notebook_max_epochs=options.max_epochs if options.confirm_train_limit else None,
+            budget_s=options.confirm_budget_s,
         )
         info = read_json(run_dir / "run.json")
         try:
@@ -409,7 +455,7 @@ def _confirm(settings: ConfirmSettings, *, run_dir: Path, trial_rows: list[dict[
     split = final_split(mnist)
     train_images = min(settings.train_limit or split.x_train.shape[0], split.x_train.shape[0])
     rows_with_size = [{**row, "search_train_images": search_train_images} for row in trial_rows]
-    searched = select_top_configurations(rows_with_size, settings.top_k, train_images=train_images)
+    ranked = select_top_configurations(rows_with_size, None, train_images=train_images)
     notebook = notebook_candidates(rows_with_size, train_images=train_images, max_epochs=settings.notebook_max_epochs)
     cache = BaselineCache.for_results(results)
     device = "gpu" if settings.gpus_per_job > 0 else "cpu"
@@ -423,14 +469,20 @@ def _confirm(settings: ConfirmSettings, *, run_dir: Path, trial_rows: list[dict[
             if hit is not None:
                 rows.append(confirm_row(Job(candidate, seed), hit, cached=True))
     cached = {(row["name"], row["seed"]) for row in rows}
-    jobs = [job for job in plan_jobs([*notebook, *searched], settings.seeds)
-            if (job.candidate.name, job.seed) not in cached]
+    notebook_jobs = [job for job in plan_jobs(notebook, settings.seeds) if (job.candidate.name, job.seed) not in cached]
+    fit = fit_to_budget(ranked, notebook_jobs, settings.seeds, k=settings.top_k, concurrency=settings.concurrency,
+                        budget_s=settings.budget_s)
+    searched = fit.chosen
+    jobs = plan_jobs_of(notebook_jobs, searched, settings.seeds)
+    for candidate, estimate in fit.over_budget:
+        print(f"  passed over {candidate.name} (validation {candidate.best_val_accuracy:.4f}, {candidate.epochs} "
+              f"epoch(s)): with it the confirmation would take about {estimate / 60:.1f} min, over its "
+              f"{settings.budget_s / 60:.1f} min budget (--confirm-budget)", file=out, flush=True)
     print(f"\nconfirming {len(searched)} configuration(s) and the notebook's {len(notebook)} models x "
           f"{len(settings.seeds)} seed(s) {list(settings.seeds)} on {train_images:,} training images, scored once on "
           f"{split.x_test.shape[0]:,} test images; {len(jobs)} job(s), {min(settings.concurrency, max(1, len(jobs)))} "
           f"at a time ({len(cached)} notebook measurement(s) from {cache.folder}); "
-          f"about {estimate_wall_seconds(jobs, settings.concurrency) / 60:.0f} min of training by the search's "
-          f"epoch times", file=out, flush=True)
+          f"about {fit.estimated_s / 60:.1f} min of training by the search's epoch times", file=out, flush=True)
     models: dict[str, tuple[int, bytes]] = {}
     done = 0
 
@@ -476,6 +528,10 @@ def _confirm(settings: ConfirmSettings, *, run_dir: Path, trial_rows: list[dict[
         "cpus_per_job": settings.cpus_per_job,
         "gpus_per_job": settings.gpus_per_job,
         "configurations": [c.name for c in searched],
+        "budget_s": settings.budget_s,
+        "estimated_s": round(fit.estimated_s, 1),
+        "over_budget": [{"name": c.name, "best_val_accuracy": c.best_val_accuracy, "epochs": c.epochs,
+                         "estimated_s": round(estimate, 1)} for c, estimate in fit.over_budget],
         "jobs_run": len(jobs),
         "notebook_from_cache": len(cached),
         "cache_folder": str(cache.folder),

@@ -8,8 +8,8 @@ with its state, epoch, validation accuracy and the space's main hyperparameters:
     [2:10 elapsed, 7:50 left] trials 9/200 done, 2 running, 1 pending
       6 completed, 2 stopped by ASHA, 1 failed
       best val_accuracy so far 0.9874 (trial 3f2a9c1d, epoch 4)
-    trial    state      epoch val_acc    best  model                          optimizer      lr batch
-    3f2a9c1d running      4/6  0.9874  0.9874  conv 32-64 bn                  adam      1.2e-03   128
+    trial    state      epoch val_acc    best  model                      optimizer      lr sched batch
+    3f2a9c1d running      4/6  0.9874  0.9874  conv 32-64 bn              adam      1.2e-03 cos     128
 
 A table is printed when something changed and ``refresh_s`` (15 s) has passed since the
 last one, at least every ``heartbeat_s`` (60 s), and once at the end.
@@ -33,7 +33,9 @@ MAX_ROWS = 12
 # What a trial's row says about it.
 RUNNING, PENDING, COMPLETED, STOPPED, FAILED, RETRYING, CUT, UNFINISHED = (
     "running", "pending", "completed", "stopped", "failed", "retrying", "cut", "unfinished")
-_ROW = "{trial:<8} {state:<10} {epoch:>5} {score:>7} {best:>7}  {model:<30} {optimizer:<9} {lr:>7} {batch:>5}"
+_ROW = ("{trial:<8} {state:<10} {epoch:>5} {score:>7} {best:>7}  {model:<26} {optimizer:<9} {lr:>7} {schedule:<5} "
+        "{batch:>5}")
+_SCHEDULES = {"constant": "const", "cosine": "cos"}  # the learning-rate schedule, in the row's 5 characters
 
 
 class CompactProgress(Callback):
@@ -140,7 +142,8 @@ class CompactProgress(Callback):
         rows = self._rows_to_show(trials, running)
         if rows:
             lines.append(_ROW.format(trial="trial", state="state", epoch="epoch", score="val_acc", best="best",
-                                     model="model", optimizer="optimizer", lr="lr", batch="batch"))
+                                     model="model", optimizer="optimizer", lr="lr", schedule="sched",
+                                     batch="batch"))
             lines.extend(self._row(trial) for trial in rows)
         return [line[:WIDTH].rstrip() for line in lines]
 
@@ -164,8 +167,9 @@ class CompactProgress(Callback):
             epoch=f"{self._epoch.get(trial_id, 0)}/{config.get('epochs', '?')}",
             score="-" if score is None or score != score else f"{score:.4f}",
             best="-" if best is None else f"{best:.4f}",
-            model=model_summary(config, space=self._space)[:30], optimizer=str(config.get("optimizer", "-"))[:9],
-            lr=_number(config.get("learning_rate")), batch=str(config.get("batch_size", "-")),
+            model=model_summary(config, space=self._space)[:26], optimizer=str(config.get("optimizer", "-"))[:9],
+            lr=_number(config.get("learning_rate")), schedule=_SCHEDULES.get(config.get("lr_schedule"), "-"),
+            batch=str(config.get("batch_size", "-")),
         )
 
     def _end(self, trial_id: str, state: str) -> None:

@@ -215,6 +215,12 @@ def _protocol_blocks(info: dict[str, Any], trials: list[dict[str, Any]], judgeme
             f"{train_images:,} training images with seeds {', '.join(map(str, seeds))} for the epoch at which their "
             f"trial peaked, and the notebook's three models by the same steps with the same seeds and their own "
             f"epochs, batch sizes and optimizers; every model was scored once on the {test_images:,} test images.")
+        passed_over = confirmation.get("over_budget") or []
+        if passed_over:
+            names = ", ".join(f"{entry['name']} (validation {entry['best_val_accuracy']:.4f})" for entry in passed_over)
+            sentences.append(
+                f"Passed over because their retraining would have taken the confirmation past its budget of "
+                f"{confirmation.get('budget_s', 0) / 60:.0f} min (`--confirm-budget`): {names}.")
         sentences.append(
             f"A configuration beats the notebook when every seed scores above {NOTEBOOK_PUBLISHED_BEST} and its mean "
             f"is above the best re-measured notebook model's mean; the differences are paired bootstrap 95% "

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from spaces import notebook_points
+from spaces import start_points
 
 TOP_TRIALS = 5
 
 
 def notebook_model_of(row: dict[str, Any], space: str, max_epochs: int) -> str | None:
-    """The notebook model whose point this trial ran, if any."""
-    for model, point in notebook_points(space, max_epochs=max_epochs).items():
+    """The start point this trial ran, if any: a notebook model, or one with a cosine schedule."""
+    for model, point in start_points(space, max_epochs=max_epochs).items():
         if all(row.get(f"hp_{key}") == value for key, value in point.items()):
             return model
     return None
@@ -25,13 +25,13 @@ def summary_table(rows: list[dict[str, Any]], *, space: str, max_epochs: int, to
     for row in ranked[top:]:
         if notebook_model_of(row, space, max_epochs):
             chosen.append(row)
-    header = f"{'rank':>4}  {'trial':<12} {'model':<10} {'state':<13} {'epochs':>6} {'best val acc':>12} {'params':>9}  key values"
+    header = f"{'rank':>4}  {'trial':<12} {'model':<16} {'state':<13} {'epochs':>6} {'best val acc':>12} {'params':>9}  key values"
     lines = [header, "-" * len(header)]
     rank_of = {id(row): rank for rank, row in enumerate(ranked, start=1)}
     for row in chosen:
         model = notebook_model_of(row, space, max_epochs) or "searched"
         lines.append(
-            f"{rank_of[id(row)]:>4}  {row['trial_id']:<12} {model:<10} {row['state']:<13} "
+            f"{rank_of[id(row)]:>4}  {row['trial_id']:<12} {model:<16} {row['state']:<13} "
             f"{row['epochs_run']:>6} {row['best_val_accuracy']:>12.4f} {row['num_params'] or 0:>9,}  "
             f"{_key_values(row, space)}"
         )

@@ -10,6 +10,7 @@ from spaces._registry import (
     get_space,
     notebook_config,
     notebook_points,
+    start_points,
 )
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "get_space",
     "notebook_config",
     "notebook_points",
+    "start_points",
 ]

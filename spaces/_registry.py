@@ -40,6 +40,21 @@ def notebook_points(space_name: str, *, max_epochs: int) -> dict[str, dict[str, 
     }
 
 
+def start_points(space_name: str, *, max_epochs: int) -> dict[str, dict[str, Any]]:
+    """Where the search starts: the notebook's models of ``space_name``, then each of them
+    again with a cosine learning-rate decay (named ``<model>+cosine``).
+
+    The schedule is the one training choice the spaces add to the notebook's. Measuring the
+    notebook's own models with it first tells the user whether the schedule alone improves
+    on them, and gives TPE a measured point on each side of that choice from the start: in
+    a short search its random first trials may otherwise try the schedule only together
+    with choices that hide its effect, and TPE then stops proposing it.
+    """
+    points = notebook_points(space_name, max_epochs=max_epochs)
+    with_schedule = {f"{model}+cosine": {**point, "lr_schedule": "cosine"} for model, point in points.items()}
+    return {**points, **with_schedule}
+
+
 def config_from_point(space_name: str, point: dict[str, Any], *, max_epochs: int) -> dict[str, Any]:
     """The full configuration (suggested values and constants) the space gives for ``point``."""
     space = get_space(space_name, max_epochs=max_epochs)

@@ -13,6 +13,7 @@ from search.confirm import (
     confirm_row,
     confirm_seeds,
     estimate_wall_seconds,
+    fit_to_budget,
     notebook_candidates,
     notebook_model_of,
     plan_jobs,
@@ -97,6 +98,8 @@ def test_jobs_run_longest_first_and_only_a_searched_first_seed_keeps_its_model()
 def test_the_flags_of_the_confirmation() -> None:
     options = parse_options([])
     assert (options.top_k, options.confirm_seeds, options.confirm, options.confirm_train_limit) == (3, 3, True, None)
+    assert options.confirm_budget_s == 9 * 60
+    assert parse_options(["--confirm-budget", "20m"]).confirm_budget_s == 20 * 60
     options = parse_options(["--top-k", "1", "--confirm-seeds", "2", "--no-confirm", "--confirm-train-limit", "500"])
     assert (options.top_k, options.confirm_seeds, options.confirm, options.confirm_train_limit) == (1, 2, False, 500)
 
@@ -183,3 +186,33 @@ def test_the_wall_time_estimate_packs_the_jobs_onto_the_workers() -> None:
                       Candidate("b", "notebook", {"epochs": 1}, epoch_seconds=10.0)], (0, 1))
     assert estimate_wall_seconds(jobs, 2) == 40.0  # 30+10 on each of two workers
     assert estimate_wall_seconds(jobs, 1) == 80.0
+
+
+def searched(name: str, seconds_per_epoch: float, epochs: int = 2) -> Candidate:
+    return Candidate(name, "searched", {"epochs": epochs}, trial_id=name, best_val_accuracy=0.99,
+                     epoch_seconds=seconds_per_epoch)
+
+
+def test_the_budget_passes_over_a_slow_configuration_for_the_next_best() -> None:
+    notebook_jobs = plan_jobs([Candidate("cnn_small", "notebook", {"epochs": 5}, epoch_seconds=10.0)], (0, 1))
+    ranked = [searched("slow", 100.0), searched("fast", 10.0), searched("faster", 5.0), searched("spare", 5.0)]
+    fit = fit_to_budget(ranked, notebook_jobs, (0, 1), k=2, concurrency=2, budget_s=100.0)
+    # The notebook's two jobs take 50 s on each worker; "slow" would add 200 s to each.
+    assert [c.name for c in fit.chosen] == ["fast", "faster"]
+    assert [c.name for c, _ in fit.over_budget] == ["slow"]
+    assert fit.estimated_s <= 100.0
+    assert fit.estimated_s == estimate_wall_seconds(
+        plan_jobs([notebook_jobs[0].candidate, *fit.chosen], (0, 1)), 2)
+
+
+def test_without_a_budget_the_top_k_are_confirmed_however_slow() -> None:
+    ranked = [searched("slow", 100.0), searched("fast", 10.0), searched("faster", 5.0)]
+    fit = fit_to_budget(ranked, [], (0,), k=2, concurrency=1, budget_s=None)
+    assert [c.name for c in fit.chosen] == ["slow", "fast"] and fit.over_budget == []
+
+
+def test_the_notebook_jobs_run_even_when_they_alone_exceed_the_budget() -> None:
+    notebook_jobs = plan_jobs([Candidate("dense_deep", "notebook", {"epochs": 15}, epoch_seconds=10.0)], (0,))
+    fit = fit_to_budget([searched("a", 1.0)], notebook_jobs, (0,), k=1, concurrency=1, budget_s=60.0)
+    assert fit.chosen == [] and [c.name for c, _ in fit.over_budget] == ["a"]
+    assert fit.estimated_s == 150.0

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from search.progress import WIDTH, CompactProgress, model_summary
 
 CNN = {"family": "cnn", "n_blocks": 2, "filters_0": 32, "filters_1": 64, "batch_norm": True, "augment": False,
-       "optimizer": "adam", "learning_rate": 0.0012, "batch_size": 128, "epochs": 4}
+       "optimizer": "adam", "learning_rate": 0.0012, "lr_schedule": "cosine", "batch_size": 128, "epochs": 4}
 WIDE_DENSE = {"family": "dense", "n_layers": 4, "units_0": 1024, "units_1": 1024, "units_2": 1024, "units_3": 1024,
               "activation": "relu", "optimizer": "rmsprop", "learning_rate": 0.00001234, "batch_size": 1024,
               "epochs": 20}
@@ -53,11 +53,11 @@ def test_the_table_shows_each_trials_state_epoch_scores_and_main_hyperparameters
     assert "1 stopped by ASHA" in text
     assert "best val_accuracy so far 0.9700 (trial aaaa1111, epoch 2)" in text
     header = next(line for line in lines if line.startswith("trial"))
-    for column in ("state", "epoch", "val_acc", "best", "model", "optimizer", "lr", "batch"):
+    for column in ("state", "epoch", "val_acc", "best", "model", "optimizer", "lr", "sched", "batch"):
         assert column in header
     row = next(line for line in lines if line.startswith("aaaa1111")).split()
     assert row[:5] == ["aaaa1111", "running", "2/4", "0.9700", "0.9700"]
-    assert row[5:] == ["conv", "32-64", "bn", "adam", "1.2e-03", "128"]
+    assert row[5:] == ["conv", "32-64", "bn", "adam", "1.2e-03", "cos", "128"]
     other = next(line for line in lines if line.startswith("bbbb2222")).split()
     assert other[:3] == ["bbbb2222", "stopped", "1/4"] and "sgd" in other
 

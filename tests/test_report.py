@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from search.report import FIGURES, main, render_report
-from search.results import trials_table, write_json, write_parquet
+from search.results import read_json, trials_table, write_json, write_parquet
 from tests.conftest import PROJECT_ROOT, PYTHON
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -131,6 +131,15 @@ def test_a_smoke_confirmation_is_flagged_as_not_a_result(tmp_path: Path) -> None
     folder = make_run_folder(tmp_path / "smoke", confirm_train_limit=3_000)
     text = render_report(folder)["md"].read_text()
     assert "**Smoke mode:** the confirmation trained on the first 3,000 training images only" in text
+
+
+def test_configurations_passed_over_for_the_confirmation_budget_are_named(run_folder: Path) -> None:
+    info = read_json(run_folder / "run.json")
+    info["confirmation"].update(budget_s=540.0, over_budget=[
+        {"name": "0000000a", "best_val_accuracy": 0.9931, "epochs": 6, "estimated_s": 900.0}])
+    write_json(run_folder / "run.json", info)
+    text = render_report(run_folder)["md"].read_text()
+    assert "past its budget of 9 min (`--confirm-budget`): 0000000a (validation 0.9931)" in text
 
 
 def test_re_rendering_gives_the_same_report(run_folder: Path) -> None:

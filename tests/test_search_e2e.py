@@ -73,6 +73,15 @@ def test_run_json_records_the_command_seed_versions_and_data(finished_run) -> No
     assert (run_dir / "tune").is_dir()
 
 
+def test_each_trial_logs_its_results_as_json_lines_and_no_csv_copy(finished_run) -> None:
+    run_dir, _ = finished_run
+    trial_folders = [folder for folder in (run_dir / "tune").iterdir() if folder.is_dir()]
+    assert len(trial_folders) == 4
+    for folder in trial_folders:
+        assert (folder / "result.json").stat().st_size > 0
+        assert not (folder / "progress.csv").exists()
+
+
 def test_the_closing_table_shows_the_best_trials_next_to_the_notebook(finished_run) -> None:
     _, completed = finished_run
     assert "best val acc" in completed.stdout

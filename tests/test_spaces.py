@@ -14,6 +14,7 @@ from spaces import (
     get_space,
     notebook_config,
     notebook_points,
+    start_points,
 )
 
 
@@ -80,11 +81,32 @@ def test_spaces_sample_every_required_key(name: str) -> None:
             assert isinstance(config["augment"], bool)
 
 
-def test_three_conv_blocks_always_use_same_padding() -> None:
-    point = dict(NOTEBOOK_POINTS["cnn_small"], n_blocks=3, filters_2=32, kernel_2=5)
-    del point["padding"]
-    config = config_from_point("cnn", point, max_epochs=5)
-    assert config["padding"] == "same"
+def test_one_or_two_conv_blocks_pad_valid_and_three_pad_same() -> None:
+    """Three 5x5 'valid' blocks would shrink a 28x28 image to nothing; fewer pad like the notebook."""
+    two = config_from_point("cnn", NOTEBOOK_POINTS["cnn_small"], max_epochs=5)
+    one = config_from_point("cnn", dict(NOTEBOOK_POINTS["cnn_small"], n_blocks=1), max_epochs=5)
+    three = config_from_point("cnn", dict(NOTEBOOK_POINTS["cnn_small"], n_blocks=3, filters_2=32, kernel_2=5),
+                              max_epochs=5)
+    assert (one["padding"], two["padding"], three["padding"]) == ("valid", "valid", "same")
+
+
+def test_the_cnn_space_leaves_out_what_two_searches_showed_is_wasted_time() -> None:
+    """No SGD, no learning rate below 3e-4, no filters above 32 (docstring of spaces._cnn)."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    space = get_space("cnn", max_epochs=6)
+    for _ in range(60):
+        trial = study.ask()
+        constants = space(trial)
+        config = {**trial.params, **constants}
+        study.tell(trial, 0.5)
+        assert config["optimizer"] in {"adam", "adamw", "rmsprop"}
+        assert 3e-4 <= config["learning_rate"] <= 1e-2
+        assert all(8 <= config[f"filters_{b}"] <= 32 for b in range(config["n_blocks"]))
+        assert config["lr_schedule"] in {"constant", "cosine"}
+
+
+def test_notebook_models_train_with_a_constant_learning_rate() -> None:
+    assert {notebook_config(model)["lr_schedule"] for model in NOTEBOOK_POINTS} == {"constant"}
 
 
 def test_an_unknown_space_is_refused_with_the_choices() -> None:
@@ -99,3 +121,15 @@ def test_spaces_do_not_import_keras_or_ray() -> None:
     code = "import sys, spaces; print(any(m.split('.')[0] in ('keras', 'tensorflow', 'ray') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("space", sorted(SPACES))
+def test_the_search_starts_from_the_notebooks_models_then_the_same_with_a_cosine_schedule(space: str) -> None:
+    points = start_points(space, max_epochs=20)
+    models = sorted(notebook_points(space, max_epochs=20))
+    assert list(points) == [*models, *(f"{model}+cosine" for model in models)]
+    for model in models:
+        assert points[f"{model}+cosine"] == {**points[model], "lr_schedule": "cosine"}
+        trial = optuna.trial.FixedTrial(points[f"{model}+cosine"])
+        get_space(space, max_epochs=20)(trial)
+        assert trial.params == points[f"{model}+cosine"]

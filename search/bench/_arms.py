@@ -104,6 +104,20 @@ def _plain(config: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in config.items() if isinstance(value, (str, int, float, bool))}
 
 
+def _worker_backend_env(gpus_per_trial: float) -> None:
+    """On a Keras backend other than TensorFlow, give the Ray workers its name (and JAX's GPU
+    memory setting) through this process's environment and the runtime_env that
+    ``search.run.start_ray`` hands Ray (its ``WORKER_ENV``); nothing changes on TensorFlow."""
+    import os
+
+    import search.run as run_module
+    from search.bench._spawn import worker_backend_env
+
+    env = worker_backend_env(gpus_per_trial=gpus_per_trial)
+    os.environ.update(env)
+    run_module.WORKER_ENV.update(env)
+
+
 def _shutdown() -> float:
     import ray
 
@@ -124,12 +138,13 @@ def service_fixed(spec: dict[str, Any]) -> dict[str, Any]:
     options = _service_options(spec, ["--max-epochs", str(epochs)])
     split = _split(spec)
     data_ready_at = _since(spec)
+    _worker_backend_env(options.gpus_per_trial)
     started = time.perf_counter()
     cluster = start_ray(options)
     ray_init_s = time.perf_counter() - started
     try:
         # The searcher enqueues "the notebook's points": here, the fixed list.
-        tuner_module.notebook_points = lambda space, *, max_epochs: {
+        tuner_module.start_points = lambda space, *, max_epochs: {
             f"fixed_{index}": point for index, point in enumerate(points)}
         run_dir = Path(spec["work_dir"]) / "service"
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -148,10 +163,13 @@ def service_fixed(spec: dict[str, Any]) -> dict[str, Any]:
         grid = tuner.fit()
         fit_s = time.perf_counter() - started
         errors = [str(error).splitlines()[0] for error in grid.errors]
+        # The end of each error's text (the trial's traceback), for a machine one cannot log in to.
+        error_tails = ["\n".join(str(error).splitlines()[-25:]) for error in grid.errors]
     finally:
         shutdown_s = _shutdown()
     return {"data_ready_at": data_ready_at, "ray_init_s": ray_init_s, "fit_started_at": fit_started_at,
-            "fit_s": fit_s, "shutdown_s": shutdown_s, "errors": errors, "cluster": cluster,
+            "fit_s": fit_s, "shutdown_s": shutdown_s, "errors": errors, "error_tails": error_tails,
+            "cluster": cluster,
             "concurrency": int(spec["concurrency"]), "trials": _trial_records(collector.results, points)}
 
 
@@ -272,7 +290,8 @@ def optuna_target(spec: dict[str, Any]) -> dict[str, Any]:
     import optuna
 
     from mnist_models import fit_config, trial_seed
-    from spaces import get_space, notebook_points
+    from search.sampler import make_sampler
+    from spaces import get_space, start_points
 
     split = _split(spec)
     _configure_plain_tensorflow()
@@ -281,8 +300,8 @@ def optuna_target(spec: dict[str, Any]) -> dict[str, Any]:
     space = get_space(spec["space"], max_epochs=int(spec["max_epochs"]))
     study = optuna.create_study(
         direction="maximize", pruner=optuna.pruners.MedianPruner(),
-        sampler=optuna.samplers.TPESampler(seed=int(spec["seed"]), n_startup_trials=int(spec["tpe_startup_trials"])))
-    for point in notebook_points(spec["space"], max_epochs=int(spec["max_epochs"])).values():
+        sampler=make_sampler(int(spec["seed"])))  # the service's own TPE settings
+    for point in start_points(spec["space"], max_epochs=int(spec["max_epochs"])).values():
         study.enqueue_trial(point)
     trials: list[dict[str, Any]] = []
     current: dict[str, optuna.Trial] = {}

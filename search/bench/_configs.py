@@ -13,18 +13,16 @@ from typing import Any
 from spaces import NOTEBOOK_POINTS
 
 
-def _cnn(n_blocks: int, filters: tuple[int, ...], kernels: tuple[int, ...], *, padding: str | None, pooling: str,
-         batch_norm: bool, dropout: float, dense_units: int, dense_dropout: float, augment: bool,
-         optimizer: str, learning_rate: float, batch_size: int) -> dict[str, Any]:
+def _cnn(n_blocks: int, filters: tuple[int, ...], kernels: tuple[int, ...], *, pooling: str, batch_norm: bool,
+         dropout: float, dense_units: int, dense_dropout: float, augment: bool, optimizer: str,
+         learning_rate: float, lr_schedule: str, batch_size: int) -> dict[str, Any]:
     point: dict[str, Any] = {"n_blocks": n_blocks}
     for block in range(n_blocks):
         point[f"filters_{block}"] = filters[block]
         point[f"kernel_{block}"] = kernels[block]
-    if padding is not None:  # Three blocks: padding is the space's constant 'same'.
-        point["padding"] = padding
     point.update(pooling=pooling, batch_norm=batch_norm, dropout=dropout, dense_units=dense_units,
                  dense_dropout=dense_dropout, augment=augment, optimizer=optimizer,
-                 learning_rate=learning_rate, batch_size=batch_size)
+                 learning_rate=learning_rate, lr_schedule=lr_schedule, batch_size=batch_size)
     return point
 
 
@@ -32,28 +30,34 @@ _NOTEBOOK = {key: value for key, value in NOTEBOOK_POINTS["cnn_small"].items() i
 
 FIXED_CNN_POINTS: tuple[dict[str, Any], ...] = (
     _NOTEBOOK,
-    _cnn(2, (32, 64), (3, 3), padding="same", pooling="max", batch_norm=False, dropout=0.25, dense_units=128,
-         dense_dropout=0.0, augment=False, optimizer="adam", learning_rate=1e-3, batch_size=128),
-    _cnn(1, (16,), (5,), padding="valid", pooling="max", batch_norm=True, dropout=0.1, dense_units=64,
-         dense_dropout=0.2, augment=False, optimizer="rmsprop", learning_rate=1e-3, batch_size=64),
-    _cnn(2, (16, 32), (3, 3), padding="valid", pooling="avg", batch_norm=False, dropout=0.2, dense_units=128,
-         dense_dropout=0.3, augment=False, optimizer="sgd", learning_rate=1e-2, batch_size=128),
-    _cnn(3, (16, 32, 64), (3, 3, 3), padding=None, pooling="max", batch_norm=True, dropout=0.25, dense_units=128,
-         dense_dropout=0.0, augment=False, optimizer="adamw", learning_rate=2e-3, batch_size=128),
-    _cnn(1, (32,), (3,), padding="valid", pooling="max", batch_norm=False, dropout=0.0, dense_units=256,
-         dense_dropout=0.5, augment=False, optimizer="adam", learning_rate=5e-4, batch_size=256),
-    _cnn(2, (24, 48), (5, 5), padding="same", pooling="max", batch_norm=True, dropout=0.3, dense_units=96,
-         dense_dropout=0.1, augment=True, optimizer="adam", learning_rate=1e-3, batch_size=128),
-    _cnn(2, (8, 16), (3, 3), padding="valid", pooling="max", batch_norm=False, dropout=0.1, dense_units=64,
-         dense_dropout=0.0, augment=False, optimizer="rmsprop", learning_rate=5e-4, batch_size=64),
-    _cnn(1, (64,), (3,), padding="same", pooling="avg", batch_norm=True, dropout=0.2, dense_units=128,
-         dense_dropout=0.2, augment=False, optimizer="adamw", learning_rate=1e-3, batch_size=256),
-    _cnn(2, (16, 64), (5, 3), padding="valid", pooling="max", batch_norm=True, dropout=0.3, dense_units=256,
-         dense_dropout=0.3, augment=False, optimizer="sgd", learning_rate=2e-2, batch_size=64),
-    _cnn(3, (8, 16, 32), (3, 3, 3), padding=None, pooling="avg", batch_norm=False, dropout=0.1, dense_units=64,
-         dense_dropout=0.0, augment=False, optimizer="adam", learning_rate=2e-3, batch_size=128),
-    _cnn(2, (32, 32), (3, 3), padding="same", pooling="max", batch_norm=False, dropout=0.4, dense_units=256,
-         dense_dropout=0.4, augment=False, optimizer="rmsprop", learning_rate=3e-4, batch_size=128),
+    _cnn(2, (32, 32), (3, 3), pooling="max", batch_norm=False, dropout=0.25, dense_units=128,
+         dense_dropout=0.0, augment=False, optimizer="adam", learning_rate=1e-3, lr_schedule="cosine", batch_size=128),
+    _cnn(1, (16,), (5,), pooling="max", batch_norm=True, dropout=0.1, dense_units=64,
+         dense_dropout=0.2, augment=False, optimizer="rmsprop", learning_rate=1e-3, lr_schedule="constant",
+         batch_size=64),
+    _cnn(2, (16, 32), (3, 3), pooling="avg", batch_norm=False, dropout=0.2, dense_units=128,
+         dense_dropout=0.3, augment=False, optimizer="adamw", learning_rate=3e-3, lr_schedule="cosine", batch_size=128),
+    _cnn(3, (16, 32, 32), (3, 3, 3), pooling="max", batch_norm=True, dropout=0.25, dense_units=128,
+         dense_dropout=0.0, augment=False, optimizer="adamw", learning_rate=2e-3, lr_schedule="constant",
+         batch_size=128),
+    _cnn(1, (32,), (3,), pooling="max", batch_norm=False, dropout=0.0, dense_units=256,
+         dense_dropout=0.5, augment=False, optimizer="adam", learning_rate=5e-4, lr_schedule="constant",
+         batch_size=256),
+    _cnn(2, (24, 32), (5, 5), pooling="max", batch_norm=True, dropout=0.3, dense_units=96,
+         dense_dropout=0.1, augment=True, optimizer="adam", learning_rate=1e-3, lr_schedule="cosine", batch_size=128),
+    _cnn(2, (8, 16), (3, 3), pooling="max", batch_norm=False, dropout=0.1, dense_units=64,
+         dense_dropout=0.0, augment=False, optimizer="rmsprop", learning_rate=5e-4, lr_schedule="constant",
+         batch_size=64),
+    _cnn(1, (32,), (3,), pooling="avg", batch_norm=True, dropout=0.2, dense_units=128,
+         dense_dropout=0.2, augment=False, optimizer="adamw", learning_rate=1e-3, lr_schedule="cosine", batch_size=256),
+    _cnn(2, (16, 32), (5, 3), pooling="max", batch_norm=True, dropout=0.3, dense_units=256,
+         dense_dropout=0.3, augment=False, optimizer="adam", learning_rate=5e-3, lr_schedule="cosine", batch_size=64),
+    _cnn(3, (8, 16, 32), (3, 3, 3), pooling="avg", batch_norm=False, dropout=0.1, dense_units=64,
+         dense_dropout=0.0, augment=False, optimizer="adam", learning_rate=2e-3, lr_schedule="constant",
+         batch_size=128),
+    _cnn(2, (32, 32), (3, 3), pooling="max", batch_norm=False, dropout=0.4, dense_units=256,
+         dense_dropout=0.4, augment=False, optimizer="rmsprop", learning_rate=3e-4, lr_schedule="constant",
+         batch_size=128),
 )
 
 
@@ -63,6 +67,14 @@ def fixed_points(count: int, *, epochs: int) -> list[dict[str, Any]]:
     if count < 1 or epochs < 1:
         raise ValueError(f"count is {count} and epochs {epochs}, but both must be >= 1")
     return [{**FIXED_CNN_POINTS[index % len(FIXED_CNN_POINTS)], "epochs": epochs} for index in range(count)]
+
+
+def same_points(index: int, count: int, *, epochs: int) -> list[dict[str, Any]]:
+    """``count`` copies of the fixed configuration at ``index``, each set to train ``epochs``
+    epochs: the same work per trial whatever the count (the GPU benchmark compares counts)."""
+    if not 0 <= index < len(FIXED_CNN_POINTS):
+        raise ValueError(f"configuration {index} is not in the fixed list: give 0 to {len(FIXED_CNN_POINTS) - 1}")
+    return fixed_points(index + 1, epochs=epochs)[index:] * count
 
 
 def point_index(config: dict[str, Any], points: list[dict[str, Any]]) -> int | None:

@@ -56,12 +56,15 @@ def versions() -> dict[str, str]:
 
     from search.results import library_versions
 
+    from mnist_models._training import keras_backend
+
     found = library_versions()
-    for package in ("keras-tuner", "optuna-integration"):
+    for package in ("keras-tuner", "optuna-integration", "jax", "jaxlib"):
         try:
             found[package] = version(package)
         except PackageNotFoundError:
             found[package] = "not installed"
+    found["keras_backend"] = keras_backend()
     return found
 
 

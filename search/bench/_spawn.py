@@ -27,6 +27,24 @@ class ArmRun:
     result: dict[str, Any]
 
 
+def worker_backend_env(*, gpus_per_trial: float) -> dict[str, str]:
+    """What a benchmark's Ray workers need in their environment when Keras runs on another
+    backend than TensorFlow (``KERAS_BACKEND=jax`` on a machine without TensorFlow): the
+    backend's name and, for JAX trials sharing a GPU, no preallocation of 75 % of the GPU's
+    memory per process. Empty on TensorFlow, so that path is left as it was. Workers of a Ray
+    started here inherit the driver's environment; ``_arms`` also hands this to Ray's
+    runtime_env."""
+    from mnist_models._training import keras_backend
+
+    backend = keras_backend()
+    if backend == "tensorflow":
+        return {}
+    env = {"KERAS_BACKEND": backend}
+    if backend == "jax" and gpus_per_trial > 0:
+        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    return env
+
+
 def run_arm(arm: str, spec: dict[str, Any], *, work_dir: Path, timeout_s: float) -> ArmRun:
     work_dir.mkdir(parents=True, exist_ok=True)
     spec_path, out_path, log_path = (work_dir / f"{arm}.{suffix}" for suffix in ("spec.json", "out.json", "log"))

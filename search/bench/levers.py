@@ -248,7 +248,7 @@ def _searcher_cycle(trials: int, storage: Any, seed: int) -> float:
 
     from search.metrics import METRIC, MODE
     from search.study import StudySearch
-    from search.tuner import TPE_STARTUP_TRIALS
+    from search.sampler import TPE_STARTUP_TRIALS
     from spaces import get_space
 
     searcher = StudySearch(stopped_early=set(), space=get_space("cnn", max_epochs=2), metric=METRIC, mode=MODE,

@@ -92,7 +92,7 @@ def peer_summary(peer: str, attempts: Sequence[dict[str, Any]]) -> dict[str, Any
 
 def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
     from search.options import DEFAULT_MAX_EPOCHS
-    from search.tuner import TPE_STARTUP_TRIALS  # Here, so the plain peer need not import Ray.
+    from search.sampler import TPE_STARTUP_TRIALS
 
     peers = chosen_peers(args.peers)
     target = args.target or DEFAULT_TARGET[args.space]

@@ -30,7 +30,7 @@ from search.bench._errors import BenchError
 from search.bench._figures import cpu_shares, median, ratio
 from search.bench._output import emit, table
 from search.bench._procstat import TreeAccount, machine_seconds, process_table
-from search.bench._spawn import PROJECT_ROOT
+from search.bench._spawn import PROJECT_ROOT, worker_backend_env
 
 DEFINITIONS = {
     "worker_cpu_share": "CPU seconds of the trial workers / (wall seconds x CPUs of the machine); a trial "
@@ -52,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, duratio
     parser.add_argument("--max-epochs", type=positive_int("--max-epochs"), default=2,
                         help="most epochs a trial trains (default 2)")
     parser.add_argument("--time-budget", default="4m", help="the search's time budget (default 4m)")
+    parser.add_argument("--cpus-per-trial", type=float, default=1.0,
+                        help="CPUs each trial holds, as search.run's flag (default 1)")
+    parser.add_argument("--gpus-per-trial", type=float, default=0.0,
+                        help="GPUs each trial holds, as search.run's flag: 0.25 puts four trials on a GPU "
+                             "(default 0: CPU trials)")
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between samples (default 0.5)")
     parser.add_argument("--no-dashboard", dest="dashboard", action="store_false",
                         help="run the search without Ray's dashboard (default: with, as search.run)")
@@ -118,11 +123,16 @@ def epoch_seconds(tune_dir: Path) -> tuple[float, int]:
 def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
     work_dir = Path(tempfile.mkdtemp(prefix="bench-utilization-"))
     argv = ["--space", args.space, "--train-limit", str(args.train_limit), "--num-samples", str(args.num_samples),
-            "--max-epochs", str(args.max_epochs), "--time-budget", args.time_budget, "--seed", str(args.seed),
-            "--no-confirm", "--results", str(work_dir), "--name", "utilization"]
+            "--max-epochs", str(args.max_epochs), "--time-budget", args.time_budget, "--seed", str(args.seed)]
+    if args.cpus_per_trial != 1.0 or args.gpus_per_trial:
+        argv += ["--cpus-per-trial", f"{args.cpus_per_trial:g}", "--gpus-per-trial", f"{args.gpus_per_trial:g}"]
+    argv.append("--no-confirm")
     if not args.dashboard:
         argv.append("--no-dashboard")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+    shown = "python -m search.run " + " ".join(argv)  # The command as a user would type it.
+    argv += ["--results", str(work_dir), "--name", "utilization"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+           **worker_backend_env(gpus_per_trial=args.gpus_per_trial)}
     samples: list[dict[str, float]] = []
     gpu: list[float] = []
     try:
@@ -137,6 +147,7 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
                     break
                 time.sleep(args.interval)
         if command.returncode != 0:
+            _print_tail(work_dir / "search.log")
             raise BenchError(f"the search exited with status {command.returncode}: "
                              f"{_tail(work_dir / 'search.log')}")
         total_epoch_s, epochs = epoch_seconds(work_dir / "utilization" / "tune")
@@ -153,9 +164,10 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
     window["epoch_slot_share"] = ratio(total_epoch_s, window["wall_s"] * concurrency)
     conditions = {"space": args.space, "train_limit": args.train_limit, "num_samples": args.num_samples,
                   "max_epochs": args.max_epochs, "time_budget": args.time_budget, "concurrency": concurrency,
+                  "cpus_per_trial": args.cpus_per_trial, "gpus_per_trial": args.gpus_per_trial,
                   "dashboard": args.dashboard, "interval_s": args.interval, "samples": len(samples),
                   "trials": run_info.get("trials"), "epochs": epochs,
-                  "command": "python -m search.run " + " ".join(argv[:-4])}
+                  "command": shown}
     record = {"benchmark": "utilization", "record": "summary", "machine": machine, "versions": versions,
               "conditions": conditions, "definitions": DEFINITIONS,
               "worker_cpu_share": window["worker_cpu_share"],
@@ -175,6 +187,17 @@ def _sample(account: TreeAccount) -> dict[str, float]:
     own = resource.getrusage(resource.RUSAGE_SELF)
     return {"wall": time.perf_counter(), "machine_busy": busy, "machine_total": total,
             "sampler_s": own.ru_utime + own.ru_stime}
+
+
+def _print_tail(path: Path, lines: int = 60) -> None:
+    """The end of the search's log, on stderr, before its folder is removed (a failed run on a
+    machine one cannot log in to leaves nothing else)."""
+    try:
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return
+    print(f"--- last {len(text)} lines of the search's log ---", *text, "--- end of the log ---",
+          sep="\n", file=sys.stderr, flush=True)
 
 
 def _tail(path: Path) -> str:
