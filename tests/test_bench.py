@@ -38,7 +38,8 @@ def test_overhead_takes_its_sizes_and_defaults_to_8_configs_2_epochs_3_repeats()
 
 @pytest.mark.parametrize("argv", [["overhead", "--configs", "0"], ["overhead", "--epochs", "two"],
                                   ["nonsense"], ["target", "--target", "1.5"], ["target", "--cap", "-3m"],
-                                  ["gpu", "--trials-per-gpu", "1,0"]])
+                                  ["gpu", "--trials-per-gpu", "1,0"], ["gpu", "--config", "99"],
+                                  ["gpu", "--config", "-1"]])
 def test_a_bad_argument_is_one_line_and_exit_2(argv: list[str], capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
         _cli.parse_args(argv)
@@ -272,3 +273,11 @@ def test_a_tiny_overhead_run_prints_json_lines_with_its_figures() -> None:
     assert summary["versions"]["ray"] and summary["conditions"]["configs"] == 2
     assert [record["config_index"] for record in configurations] == [0, 1]
     assert all(record["service_training_s"] > 0 and record["plain_training_s"] > 0 for record in configurations)
+
+
+def test_every_gpu_count_trains_copies_of_one_configuration() -> None:
+    from search.bench._configs import same_points
+
+    points = same_points(3, 4, epochs=2)
+    assert len(points) == 4 and all(point == {**FIXED_CNN_POINTS[3], "epochs": 2} for point in points)
+    assert _cli.parse_args(["gpu"]).config == 0  # the notebook's cnn_small

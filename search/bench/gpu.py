@@ -31,11 +31,20 @@ def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, counts:
     parser.add_argument("--epochs", type=positive_int("--epochs"), default=2, help="epochs each (default 2)")
     parser.add_argument("--train-limit", type=positive_int("--train-limit"), default=None,
                         help="train on the first N images of the search's training split (default: all)")
-    parser.add_argument("--config", type=int, default=0,
+    parser.add_argument("--config", type=_config_index, default=0,
                         help="which configuration of the fixed list every trial trains, by position "
                              "(default 0: the notebook's cnn_small), so every count trains the same work")
     parser.add_argument("--arm-timeout", type=positive_int("--arm-timeout"), default=ARM_TIMEOUT_S,
                         help=f"seconds one count may take before it counts as failed (default {ARM_TIMEOUT_S})")
+
+
+def _config_index(text: str) -> int:
+    from search.bench._configs import FIXED_CNN_POINTS
+
+    last = len(FIXED_CNN_POINTS) - 1
+    if not text.strip().isdigit() or int(text) > last:
+        raise argparse.ArgumentTypeError(f"--config is {text!r}, but must be a position in the fixed list, 0 to {last}")
+    return int(text)
 
 
 def gpu_share(trials_per_gpu: int) -> float:
