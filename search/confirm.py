@@ -431,7 +431,8 @@ def confirm_and_report(options: Any, *, run_dir: Path, trial_rows: list[dict[str
             write_json(run_dir / "run.json", {**read_json(run_dir / "run.json"),
                                               "confirmation": {"state": "interrupted"}})
             print(f"\nsearch.run: the confirmation was interrupted; the search's results are saved in {run_dir} "
-                  f"(trials.parquet); notebook measurements already made are in the cache", file=sys.stderr)
+                  f"(trials.parquet) and notebook measurements already made are in the cache; confirm again "
+                  f"with: python -m search.run --resume {run_dir.name} --results {options.results}", file=sys.stderr)
             return 130
         write_json(run_dir / "run.json", {**read_json(run_dir / "run.json"), "confirmation": section})
     try:

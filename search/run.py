@@ -110,6 +110,8 @@ def resume(options: RunOptions) -> int:
         raise UsageError(f"--resume {name!r}: that run searched space {original.space!r}, not "
                          f"{options.space!r}: drop --space, or start a new run with another --name")
     if info.get("state") == "finished":
+        if (info.get("confirmation") or {}).get("state") == "interrupted" and original.confirm:
+            return _resume_confirmation(options, original, name=name, run_dir=run_dir, info=info)
         raise UsageError(f"--resume {name!r}: that run already finished; nothing to resume: "
                          f"start a new run with another --name")
     if not tune.Tuner.can_restore(tune_path):
@@ -236,6 +238,32 @@ def _fit_and_record(tuner: Any, options: RunOptions, run_dir: Path, run_info: di
 
     return confirm_and_report(options, run_dir=run_dir, trial_rows=rows, mnist=mnist,
                               concurrency=int(run_info["max_concurrent"]))
+
+
+def _resume_confirmation(options: RunOptions, original: RunOptions, *, name: str, run_dir: Path,
+                         info: dict) -> int:
+    """The search finished but its confirmation was interrupted: run the confirmation again
+    from ``trials.parquet`` (the notebook's measurements already made come from the cache)."""
+    import pyarrow.parquet as pq
+
+    mnist = load_mnist(original.data)
+    if mnist.sha256 != info["data_sha256"]:
+        raise UsageError(f"--resume {name!r}: the data file {mnist.source!r} has changed since the run "
+                         f"started (sha256 {mnist.sha256[:12]}…, was {info['data_sha256'][:12]}…): "
+                         f"restore the file or start a new run")
+    rows = pq.read_table(run_dir / "trials.parquet").to_pylist()
+    settings = dataclasses.replace(original, address=options.address, dashboard=options.dashboard,
+                                   results=options.results, name=name)
+    print(f"resuming run {name!r}: its search finished ({len(rows)} trials); confirming again", flush=True)
+    start_ray(settings)
+    try:
+        from search.confirm import confirm_and_report
+
+        return confirm_and_report(settings, run_dir=run_dir, trial_rows=rows, mnist=mnist,
+                                  concurrency=int(info["max_concurrent"]))
+    finally:
+        _upload_run_folder(run_dir)
+        _shutdown_ray()
 
 
 def _record_state(run_dir: Path, run_info: dict, state: str, started: float,

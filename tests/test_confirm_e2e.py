@@ -126,3 +126,24 @@ def test_a_second_run_takes_the_notebook_models_from_the_cache(results: Path, fi
         assert row["test_accuracy"] == first[(row["name"], row["seed"])]["test_accuracy"]
         assert row["test_correct"] == first[(row["name"], row["seed"])]["test_correct"]
     assert json.loads((results / "second" / "run.json").read_text())["confirmation"]["jobs_run"] == 0
+
+
+def test_an_interrupted_confirmation_is_run_again_with_resume(results: Path, first_run) -> None:
+    import shutil
+
+    first_dir, _ = first_run
+    again = results / "interrupted"
+    shutil.copytree(first_dir, again)
+    info = json.loads((again / "run.json").read_text())
+    (again / "run.json").write_text(json.dumps({**info, "confirmation": {"state": "interrupted"}}))
+    for leftover in ("confirm.parquet", "best_model.keras", "best_config.json"):
+        (again / leftover).unlink()
+    completed = subprocess.run([PYTHON, "-m", "search.run", "--resume", "interrupted", "--results", str(results),
+                                "--no-dashboard"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "its search finished" in completed.stdout and "confirming again" in completed.stdout
+    rows = pq.read_table(again / "confirm.parquet").to_pylist()
+    before = {(r["name"], r["seed"]): r["test_accuracy"] for r in pq.read_table(first_dir / "confirm.parquet").to_pylist()}
+    assert {(r["name"], r["seed"]): r["test_accuracy"] for r in rows} == before
+    assert json.loads((again / "run.json").read_text())["confirmation"]["jobs_run"] == 2
+    assert (again / "best_model.keras").is_file()
