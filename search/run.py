@@ -117,11 +117,7 @@ def resume(options: RunOptions) -> int:
     if not tune.Tuner.can_restore(tune_path):
         raise UsageError(f"--resume {name!r}: the run stopped before Tune saved any state, so it cannot "
                          f"be resumed: start it again with another --name")
-    mnist = load_mnist(original.data)
-    if mnist.sha256 != info["data_sha256"]:
-        raise UsageError(f"--resume {name!r}: the data file {mnist.source!r} has changed since the run "
-                         f"started (sha256 {mnist.sha256[:12]}…, was {info['data_sha256'][:12]}…): "
-                         f"restore the file or start a new run")
+    mnist = _same_data(original, name=name, info=info)
     split = search_split(mnist, original.seed, train_limit=original.train_limit)
     settings = dataclasses.replace(original, address=options.address, dashboard=options.dashboard,
                                    results=options.results, name=name)
@@ -240,17 +236,23 @@ def _fit_and_record(tuner: Any, options: RunOptions, run_dir: Path, run_info: di
                               concurrency=int(run_info["max_concurrent"]))
 
 
+def _same_data(original: RunOptions, *, name: str, info: dict) -> Any:
+    """The run's data file, refused if it changed since the run started."""
+    mnist = load_mnist(original.data)
+    if mnist.sha256 != info["data_sha256"]:
+        raise UsageError(f"--resume {name!r}: the data file {mnist.source!r} has changed since the run "
+                         f"started (sha256 {mnist.sha256[:12]}…, was {info['data_sha256'][:12]}…): "
+                         f"restore the file or start a new run")
+    return mnist
+
+
 def _resume_confirmation(options: RunOptions, original: RunOptions, *, name: str, run_dir: Path,
                          info: dict) -> int:
     """The search finished but its confirmation was interrupted: run the confirmation again
     from ``trials.parquet`` (the notebook's measurements already made come from the cache)."""
     import pyarrow.parquet as pq
 
-    mnist = load_mnist(original.data)
-    if mnist.sha256 != info["data_sha256"]:
-        raise UsageError(f"--resume {name!r}: the data file {mnist.source!r} has changed since the run "
-                         f"started (sha256 {mnist.sha256[:12]}…, was {info['data_sha256'][:12]}…): "
-                         f"restore the file or start a new run")
+    mnist = _same_data(original, name=name, info=info)
     rows = pq.read_table(run_dir / "trials.parquet").to_pylist()
     settings = dataclasses.replace(original, address=options.address, dashboard=options.dashboard,
                                    results=options.results, name=name)

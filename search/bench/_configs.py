@@ -74,7 +74,7 @@ def same_points(index: int, count: int, *, epochs: int) -> list[dict[str, Any]]:
     epochs: the same work per trial whatever the count (the GPU benchmark compares counts)."""
     if not 0 <= index < len(FIXED_CNN_POINTS):
         raise ValueError(f"configuration {index} is not in the fixed list: give 0 to {len(FIXED_CNN_POINTS) - 1}")
-    return fixed_points(index + 1, epochs=epochs)[index:] * count
+    return [{**FIXED_CNN_POINTS[index], "epochs": epochs} for _ in range(count)]
 
 
 def point_index(config: dict[str, Any], points: list[dict[str, Any]]) -> int | None:
