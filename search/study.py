@@ -20,7 +20,9 @@ study and ``trials.parquet`` can be joined.
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -31,6 +33,22 @@ from ray.tune.search.optuna import OptunaSearch
 TUNE_TRIAL_ID = "tune_trial_id"
 STOPPED_BY = "stopped_by"
 STEP_KEY = "training_iteration"
+
+
+def open_study_storage(path: Path) -> optuna.storages.RDBStorage:
+    """The SQLite storage of the study at ``path``, its tables made before the file appears.
+
+    Two processes that create Optuna's tables in one new SQLite file at once fail (the second
+    insert of the schema version breaks a unique constraint), and anyone may open the file as
+    soon as it exists: optuna-dashboard, ``search.watch``, a script. So a new file is made
+    beside it, tables and all, and moved into place in one step; readers then only read.
+    """
+    if not path.exists():
+        creating = path.with_name(f".{path.name}.creating")
+        creating.unlink(missing_ok=True)
+        optuna.storages.RDBStorage(f"sqlite:///{creating}").engine.dispose()
+        os.replace(creating, path)
+    return optuna.storages.RDBStorage(f"sqlite:///{path}")
 
 
 class StudySearch(OptunaSearch):

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import optuna
 from ray import tune
 from ray.tune.logger import CSVLoggerCallback
 
@@ -15,7 +14,7 @@ from mnist_models import SearchSplit
 from search.metrics import METRIC, MODE
 from search.sampler import make_sampler
 from search.scheduler import RecordingASHA
-from search.study import StudyCloser, StudySearch
+from search.study import StudyCloser, StudySearch, open_study_storage
 from search.tensorboard import TrialCurves
 from search.trainable import train_trial
 from spaces import get_space, start_points
@@ -67,7 +66,7 @@ def make_searcher(plan: SearchPlan, *, stopped_early: set[str] | None = None) ->
     stored in the run's folder (``study.db``) so optuna-dashboard can show it, with the
     trials in ``stopped_early`` (the scheduler's live set) told to Optuna as PRUNED."""
     points = start_points(plan.space, max_epochs=plan.max_epochs)
-    storage = optuna.storages.RDBStorage(f"sqlite:///{plan.run_dir / STUDY_FILE}")
+    storage = open_study_storage(plan.run_dir / STUDY_FILE)
     return StudySearch(
         stopped_early=set() if stopped_early is None else stopped_early,
         space=get_space(plan.space, max_epochs=plan.max_epochs),

@@ -84,7 +84,9 @@ def test_ctrl_c_saves_the_search_and_resume_finishes_it_without_losing_or_repeat
     deadline = time.monotonic() + 240
     while _finished_trials(run_dir / "study.db") < 2 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.5)
-    assert process.poll() is None, "the search ended before it could be interrupted"
+    if process.poll() is not None:
+        output, _ = process.communicate()
+        pytest.fail(f"the search ended (exit {process.returncode}) before it could be interrupted:\n{output[-3000:]}")
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 130, output[-2000:]
