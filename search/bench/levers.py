@@ -9,6 +9,11 @@ alternating between repetitions, on the same data and seeds:
   pipeline. Figure: this process's CPU seconds per epoch after the first (on a shared
   machine CPU time is steadier than wall time, which is reported beside it), with the first
   epoch, the set-up (``fit`` called -> first epoch begins) and the model building.
+- Keras, the end of ``fit`` while another trial trains on the other core (a child process
+  fitting the notebook's CNN over and over): NumPy arrays handed to ``fit`` (Keras's tf.data
+  pipeline with autotuning, as before) or ``mnist_models.fit_config`` (the same pipeline with
+  autotuning off). Figures: the seconds from Keras's ``on_train_end`` to ``fit``'s return (the
+  iterators' teardown), the wall seconds of the whole ``fit``, and its validation accuracy.
 - Tune, trivial trials (2 reports each, no training) through a Tuner with reused actors,
   2 at a time: Tune's automatic loggers (CSV, JSON, TensorBoard), CSV + JSON, JSON only, or
   none. Figures: seconds per trial and the driver's CPU seconds per trial.
@@ -32,7 +37,8 @@ from search.bench._configs import FIXED_CNN_POINTS
 from search.bench._figures import median
 from search.bench._output import emit, table
 
-LEVERS = ("steps_per_execution", "validation_batch_size", "input_pipeline", "tune_loggers", "optuna_storage")
+LEVERS = ("steps_per_execution", "validation_batch_size", "input_pipeline", "fit_teardown", "tune_loggers",
+          "optuna_storage")
 # cnn_small (batch 32: the most steps per epoch) and a batch-128 two-block CNN.
 LEVER_CONFIGS = (0, 1)
 
@@ -72,6 +78,9 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
             for index in LEVER_CONFIGS:
                 records += [{**common, **row} for row in _keras_lever(lever, index, split, args)]
                 _progress(args, records[-1])
+    if "fit_teardown" in chosen:
+        records += [{**common, **row} for row in _fit_teardown(args)]
+        _progress(args, records[-1])
     if "tune_loggers" in chosen:
         records += [{**common, **row} for row in _tune_loggers(args)]
         _progress(args, records[-1])
@@ -170,6 +179,83 @@ def _keras_lever(lever: str, index: int, split: Any, args: argparse.Namespace) -
 def _variant_name(variant: dict[str, Any]) -> str:
     (key, value), = variant.items()
     return f"{key}={value if value is not None else 'batch size (now)'}"
+
+
+# Keras: the end of fit, on a busy machine ---------------------------------------------------
+
+TEARDOWN_VARIANTS = ("arrays to fit (tf.data autotuned, before)", "fit_config (autotune off, now)")
+
+
+def contend(train_limit: int, seed: int) -> None:
+    """Another trial: fit the notebook's CNN on one thread, over and over, until killed."""
+    from mnist_models import configure_tensorflow, fit_config, load_mnist, search_split
+    from spaces import notebook_config
+
+    configure_tensorflow(threads=1, use_gpu=False)
+    split = search_split(load_mnist(), seed, train_limit=train_limit)
+    config = dict(notebook_config("cnn_small"), epochs=1)
+    print("training", flush=True)
+    while True:
+        fit_config(config, split.x_train, split.y_train, seed=seed, validation_data=(split.x_val, split.y_val))
+
+
+def _fit_until_return(config: dict[str, Any], split: Any, seed: int, *, autotune: bool) -> dict[str, Any]:
+    from unittest import mock
+
+    import keras
+
+    import mnist_models._training as training
+
+    class TrainEnd(keras.callbacks.Callback):
+        ended = 0.0
+
+        def on_train_end(self, logs: dict | None = None) -> None:
+            TrainEnd.ended = time.perf_counter()
+
+    started = time.perf_counter()
+    if autotune:  # fit_config as it was: the arrays handed to fit.
+        with mock.patch.object(training, "_datasets_without_autotune", return_value=None):
+            _, history = training.fit_config(config, split.x_train, split.y_train, seed=seed,
+                                             validation_data=(split.x_val, split.y_val), callbacks=[TrainEnd()])
+    else:
+        _, history = training.fit_config(config, split.x_train, split.y_train, seed=seed,
+                                         validation_data=(split.x_val, split.y_val), callbacks=[TrainEnd()])
+    returned = time.perf_counter()
+    return {"teardown_s": returned - TrainEnd.ended, "fit_s": returned - started,
+            "val_accuracy": history.history["val_accuracy"][-1]}
+
+
+def _fit_teardown(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import subprocess
+    import sys
+
+    from mnist_models import configure_tensorflow, trial_seed
+    from spaces import config_from_point
+
+    configure_tensorflow(threads=args.threads, use_gpu=False)
+    split = _split(args)
+    contender = subprocess.Popen(
+        [sys.executable, "-c", f"from search.bench.levers import contend; contend({args.train_limit}, {args.seed})"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in TEARDOWN_VARIANTS}
+    try:
+        contender.stdout.readline()  # "training": the other core is busy from now on.
+        for repeat in range(args.repeats):
+            for index in LEVER_CONFIGS:
+                config = config_from_point("cnn", {**FIXED_CNN_POINTS[index], "epochs": args.epochs},
+                                           max_epochs=args.epochs)
+                order = TEARDOWN_VARIANTS if repeat % 2 == 0 else tuple(reversed(TEARDOWN_VARIANTS))
+                for variant in order:
+                    runs[variant].append(_fit_until_return(config, split, trial_seed(args.seed, config),
+                                                           autotune=variant == TEARDOWN_VARIANTS[0]))
+    finally:
+        contender.kill()
+        contender.wait()
+    return [{"lever": "fit_teardown", "variant": variant, "seconds": median(run["teardown_s"] for run in values),
+             "metric": "median seconds from on_train_end to fit's return, another trial training beside it",
+             "fit_seconds": median(run["fit_s"] for run in values),
+             "raw_seconds": [run["teardown_s"] for run in values], "raw_fit_seconds": [run["fit_s"] for run in values],
+             "last_val_accuracy": [run["val_accuracy"] for run in values]} for variant, values in runs.items()]
 
 
 # Tune --------------------------------------------------------------------------------------
@@ -318,6 +404,9 @@ def _text(records: list[dict[str, Any]], conditions: dict[str, Any]) -> str:
             extra = (f"config {record['config_index']} (batch {record['batch_size']}): wall "
                      f"{record['wall_seconds']:.2f} s/epoch, first epoch {record['first_epoch_s']:.2f} s, "
                      f"set-up {record['setup_s']:.2f} s")
+        elif "fit_seconds" in record:
+            extra = (f"whole fit {record['fit_seconds']:.2f} s; teardowns "
+                     f"{', '.join(f'{value:.2f}' for value in record['raw_seconds'])} s")
         elif "driver_cpu_per_trial_s" in record:
             extra = f"driver CPU {record['driver_cpu_per_trial_s']:.3f} s/trial"
         rows.append((record["lever"], record["variant"], f"{record['seconds']:.3f}", extra))
