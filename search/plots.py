@@ -18,6 +18,8 @@ import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
+from spaces import DERIVED_KEYS  # noqa: E402
+
 FIGSIZE = (9.0, 5.2)
 DPI = 110
 STATE_STYLE = {  # state -> (colour, label)
@@ -29,7 +31,8 @@ STATE_STYLE = {  # state -> (colour, label)
 }
 IMPORTANCE_BINS = 4
 IMPORTANCE_MIN_TRIALS = 6
-IGNORED_HYPERPARAMETERS = {"family"}
+# Returned by the spaces, not suggested: no choice of the search to rank.
+IGNORED_HYPERPARAMETERS = DERIVED_KEYS
 
 
 def optimization_history(trials: Sequence[Mapping[str, Any]], path: Path, *,

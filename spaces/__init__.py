@@ -4,6 +4,7 @@ from spaces._cnn import cnn_space
 from spaces._dense import dense_space
 from spaces._notebook import NOTEBOOK_POINTS, NOTEBOOK_SPACE
 from spaces._registry import (
+    DERIVED_KEYS,
     SPACES,
     UnknownSpaceError,
     config_from_point,
@@ -14,6 +15,7 @@ from spaces._registry import (
 )
 
 __all__ = [
+    "DERIVED_KEYS",
     "NOTEBOOK_POINTS",
     "NOTEBOOK_SPACE",
     "SPACES",

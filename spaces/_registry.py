@@ -15,6 +15,11 @@ SpaceFunction = Callable[[optuna.Trial], dict[str, Any]]
 
 SPACES: dict[str, Callable[..., dict[str, Any]]] = {"dense": dense_space, "cnn": cnn_space}
 
+# What the spaces return rather than suggest: the model family, and values that follow from
+# suggested ones (the CNN's padding follows from its number of blocks). They are part of every
+# configuration but not choices of the search, so a hyperparameter-importance chart leaves them out.
+DERIVED_KEYS = frozenset({"family", "padding"})
+
 
 class UnknownSpaceError(ValueError):
     pass

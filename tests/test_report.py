@@ -170,3 +170,13 @@ def test_damaged_files_are_refused_and_nothing_is_rendered(run_folder: Path, cap
     assert main([str(run_folder)]) == 2
     assert "cannot read the run's files" in capsys.readouterr().err
     assert not (run_folder / "report.md").exists()
+
+
+def test_the_importance_ranking_leaves_out_what_the_space_derives() -> None:
+    """padding follows from n_blocks: ranked, it would only repeat n_blocks' bar."""
+    from search.plots import importances
+
+    trials = [{"trial_id": str(n), "state": "completed", "best_val_accuracy": 0.98 + 0.001 * n,
+               "hp_n_blocks": 1 + n % 3, "hp_padding": "same" if n % 3 == 2 else "valid", "hp_family": "cnn",
+               "hp_learning_rate": 10 ** (-3 + 0.1 * n)} for n in range(9)]
+    assert {name for name, _, _ in importances(trials)} == {"n_blocks", "learning_rate"}

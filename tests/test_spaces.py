@@ -6,6 +6,7 @@ import optuna
 import pytest
 
 from spaces import (
+    DERIVED_KEYS,
     NOTEBOOK_POINTS,
     NOTEBOOK_SPACE,
     SPACES,
@@ -133,3 +134,15 @@ def test_the_search_starts_from_the_notebooks_models_then_the_same_with_a_cosine
         trial = optuna.trial.FixedTrial(points[f"{model}+cosine"])
         get_space(space, max_epochs=20)(trial)
         assert trial.params == points[f"{model}+cosine"]
+
+
+@pytest.mark.parametrize("space_name", sorted(SPACES))
+def test_every_value_a_space_returns_rather_than_suggests_is_a_derived_key(space_name: str) -> None:
+    """The importance chart leaves DERIVED_KEYS out: they must cover what every space returns."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(20):
+        trial = study.ask()
+        returned = get_space(space_name, max_epochs=6)(trial)
+        assert set(returned) <= DERIVED_KEYS
+        assert not set(trial.params) & DERIVED_KEYS
+        study.tell(trial, 0.5)
