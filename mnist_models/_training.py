@@ -102,12 +102,11 @@ def fit_config(
     validation_batch_size = max(VALIDATION_BATCH_SIZE, batch_size)
     datasets = _datasets_without_autotune(x_train, y_train, batch_size, validation_data, validation_batch_size)
     if datasets is not None:
-        train, validation = datasets
-        history = model.fit(train, epochs=epochs, validation_data=validation, shuffle=False,
-                            callbacks=list(callbacks or []), verbose=0)
+        data = {"x": datasets[0], "validation_data": datasets[1], "shuffle": False}
     else:
-        history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_data=validation_data,
-                            validation_batch_size=validation_batch_size, callbacks=list(callbacks or []), verbose=0)
+        data = {"x": x_train, "y": y_train, "batch_size": batch_size, "validation_data": validation_data,
+                "validation_batch_size": validation_batch_size}
+    history = model.fit(**data, epochs=epochs, callbacks=list(callbacks or []), verbose=0)
     return model, history
 
 

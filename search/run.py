@@ -119,8 +119,7 @@ def resume(options: RunOptions) -> int:
                          f"be resumed: start it again with another --name")
     mnist = _same_data(original, name=name, info=info)
     split = search_split(mnist, original.seed, train_limit=original.train_limit)
-    settings = dataclasses.replace(original, address=options.address, dashboard=options.dashboard,
-                                   results=options.results, name=name)
+    settings = _resumed_settings(original, options, name=name)
     cluster = start_ray(settings)
     try:
         from search.tuner import make_trainable
@@ -246,6 +245,12 @@ def _same_data(original: RunOptions, *, name: str, info: dict) -> Any:
     return mnist
 
 
+def _resumed_settings(original: RunOptions, options: RunOptions, *, name: str) -> RunOptions:
+    """The run's own settings, with where to run and write taken from the resuming command."""
+    return dataclasses.replace(original, address=options.address, dashboard=options.dashboard,
+                               results=options.results, name=name)
+
+
 def _resume_confirmation(options: RunOptions, original: RunOptions, *, name: str, run_dir: Path,
                          info: dict) -> int:
     """The search finished but its confirmation was interrupted: run the confirmation again
@@ -254,8 +259,7 @@ def _resume_confirmation(options: RunOptions, original: RunOptions, *, name: str
 
     mnist = _same_data(original, name=name, info=info)
     rows = pq.read_table(run_dir / "trials.parquet").to_pylist()
-    settings = dataclasses.replace(original, address=options.address, dashboard=options.dashboard,
-                                   results=options.results, name=name)
+    settings = _resumed_settings(original, options, name=name)
     print(f"resuming run {name!r}: its search finished ({len(rows)} trials); confirming again", flush=True)
     start_ray(settings)
     try:

@@ -25,6 +25,7 @@ alternating between repetitions, on the same data and seeds:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import shutil
@@ -212,12 +213,10 @@ def _fit_until_return(config: dict[str, Any], split: Any, seed: int, *, autotune
         def on_train_end(self, logs: dict | None = None) -> None:
             TrainEnd.ended = time.perf_counter()
 
+    # autotune: fit_config as it was, the arrays handed to fit.
+    as_before = mock.patch.object(training, "_datasets_without_autotune", return_value=None)
     started = time.perf_counter()
-    if autotune:  # fit_config as it was: the arrays handed to fit.
-        with mock.patch.object(training, "_datasets_without_autotune", return_value=None):
-            _, history = training.fit_config(config, split.x_train, split.y_train, seed=seed,
-                                             validation_data=(split.x_val, split.y_val), callbacks=[TrainEnd()])
-    else:
+    with as_before if autotune else contextlib.nullcontext():
         _, history = training.fit_config(config, split.x_train, split.y_train, seed=seed,
                                          validation_data=(split.x_val, split.y_val), callbacks=[TrainEnd()])
     returned = time.perf_counter()
