@@ -32,10 +32,11 @@ BEST_CONFIG_FILE = "best_config.json"
 EVAL_BATCH_SIZE = 1024
 LOSS_EPSILON = 1e-7  # Keras clips probabilities the same way in its cross-entropy.
 # Seconds per epoch on all 60,000 training images with one TensorFlow thread, two jobs at a
-# time on this project's 2-core CPU machine (the confirmations of two default runs there:
-# 2.0-2.2, 3.8-4.3 and 7.5-8.7 s), rounded up. Only for a notebook model the search did not
-# run: to order the jobs and to fit the confirmation into its budget.
-NOTEBOOK_EPOCH_SECONDS = {"dense_256": 2.5, "dense_deep": 4.5, "cnn_small": 9.0}
+# time on this project's 2-core CPU machine (the confirmations of two default runs there,
+# after the tf.data fix: 1.35-1.46, 2.79-2.94 and 5.87-6.53 s), rounded up. Only for a
+# notebook model the search did not run: to order the jobs and to fit the confirmation into
+# its budget.
+NOTEBOOK_EPOCH_SECONDS = {"dense_256": 1.5, "dense_deep": 3.0, "cnn_small": 6.5}
 FULL_TRAIN_IMAGES = 60_000
 
 
@@ -150,8 +151,9 @@ def notebook_candidates(rows: Iterable[Mapping[str, Any]] = (), *, train_images:
     measured = {}
     for row in rows:
         model = notebook_model_of(row)
-        if model and row.get("wall_seconds") and row.get("epochs_run"):
-            measured[model] = _epoch_seconds_from_trial(row, train_images)
+        seconds = _epoch_seconds_from_trial(row, train_images) if model else None
+        if seconds:
+            measured[model] = seconds
     scale = (train_images or FULL_TRAIN_IMAGES) / FULL_TRAIN_IMAGES
     return [
         Candidate(name=model, kind="notebook", config=_capped(notebook_config(model), max_epochs),
@@ -385,12 +387,19 @@ def sort_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _epoch_seconds_from_trial(row: Mapping[str, Any], train_images: int | None) -> float | None:
-    """A trial's seconds per epoch in the search, scaled to the confirmation's training images."""
-    wall, epochs = row.get("wall_seconds"), row.get("epochs_run")
-    if not wall or not epochs:
+    """A trial's seconds per epoch in the search, scaled to the confirmation's training images.
+
+    From the epochs' own times where the table has them: a trial's wall time also holds its
+    worker's start and TensorFlow's import, which is most of a 1-epoch trial that ASHA
+    stopped (23 s for a 6 s epoch in one default run), and would make the budget pass over
+    good configurations. Tables written before that column fall back to the wall time.
+    """
+    epochs = row.get("epochs_run")
+    seconds = row.get("training_seconds") or row.get("wall_seconds")
+    if not seconds or not epochs:
         return None
     search_images = row.get("search_train_images") or 54_000
-    return float(wall) / int(epochs) * (train_images or FULL_TRAIN_IMAGES) / float(search_images)
+    return float(seconds) / int(epochs) * (train_images or FULL_TRAIN_IMAGES) / float(search_images)
 
 
 def _first_line(error: BaseException) -> str:

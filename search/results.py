@@ -88,6 +88,9 @@ def _trial_row(trial: Any, result: Any, stopped_early: set[str], interrupted: bo
     curve: list[float] = []
     if history is not None and METRIC in getattr(history, "columns", ()):
         curve = [float(value) for value in history[METRIC].tolist() if value == value]
+    epoch_times: list[float] = []
+    if history is not None and "epoch_seconds" in getattr(history, "columns", ()):
+        epoch_times = [float(value) for value in history["epoch_seconds"].tolist() if value == value]
     metrics = result.metrics or {}
     trial_id = str(trial.trial_id)
     epochs_run = len(curve)
@@ -113,6 +116,9 @@ def _trial_row(trial: Any, result: Any, stopped_early: set[str], interrupted: bo
         "val_accuracy_per_epoch": curve,
         "num_params": _int_or_none(metrics.get("num_params")),
         "wall_seconds": _float_or_none(metrics.get("time_total_s")),
+        # The epochs alone, without the worker's start and the model's building: what a
+        # retraining of the same epochs costs (``search.confirm`` plans its budget with it).
+        "training_seconds": sum(epoch_times) if epoch_times else None,
         "node_id": metrics.get("node_id"),
         "node_ip": metrics.get("node_ip"),
         "error": _error_text(result.error) or _error_text_of(trial),

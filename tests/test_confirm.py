@@ -7,6 +7,7 @@ import pytest
 
 from mnist_models import FinalSplit
 from search.confirm import (
+    NOTEBOOK_EPOCH_SECONDS,
     Candidate,
     Job,
     confirm_job,
@@ -80,6 +81,31 @@ def test_the_notebook_models_keep_their_own_epochs_batch_sizes_and_optimizers() 
         assert candidate.kind == "notebook"
         assert candidate.config == notebook_config(name)
     assert candidates["dense_deep"].epochs == 15 and candidates["cnn_small"].config["batch_size"] == 32
+
+
+def test_the_budget_plans_with_a_trials_epoch_times_not_its_worker_start() -> None:
+    # A notebook cnn_small trial that ASHA stopped after 1 epoch: 23 s of wall time, of which
+    # 6 s were the epoch; the rest was its worker's start and TensorFlow's import.
+    point = {f"hp_{key}": value for key, value in NOTEBOOK_POINTS["cnn_small"].items()}
+    row = {"trial_id": "nb", "state": "early_stopped", "best_val_accuracy": 0.98, "best_epoch": 1,
+           "epochs_run": 1, **point, "hp_family": "cnn",
+           "wall_seconds": 23.0, "training_seconds": 5.4, "search_train_images": 54_000}
+    assert notebook_model_of(row) == "cnn_small"
+    candidates = {c.name: c for c in notebook_candidates([row], train_images=60_000)}
+    assert candidates["cnn_small"].epoch_seconds == pytest.approx(6.0)
+    ranked = select_top_configurations([{**trial("a", 0.99, epochs=2), "training_seconds": 10.8}], 1,
+                                       train_images=60_000)
+    assert ranked[0].epoch_seconds == pytest.approx(6.0)
+
+
+def test_a_table_from_before_the_epoch_times_column_plans_with_the_wall_time() -> None:
+    [candidate] = select_top_configurations([trial("old", 0.99, epochs=2)], 1, train_images=54_000)
+    assert candidate.epoch_seconds == pytest.approx(8.0)
+
+
+def test_a_notebook_model_the_search_did_not_run_is_planned_from_the_measured_constants() -> None:
+    candidates = {c.name: c for c in notebook_candidates([], train_images=30_000)}
+    assert candidates["cnn_small"].epoch_seconds == pytest.approx(NOTEBOOK_EPOCH_SECONDS["cnn_small"] / 2)
 
 
 def test_seeds_follow_the_run_seed() -> None:

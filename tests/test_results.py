@@ -55,3 +55,17 @@ def test_hyperparameters_a_trial_did_not_use_are_null() -> None:
     assert table.column_names == ["trial_id", "hp_n_layers", "hp_units_0", "hp_units_1"]
     assert table.column("hp_units_1").to_pylist() == [None, 16]
     assert table.schema.field("hp_units_1").type == pa.int64()
+
+
+def test_a_trial_row_holds_its_wall_time_and_the_time_of_its_epochs_alone() -> None:
+    import pandas as pd
+    from types import SimpleNamespace
+
+    history = pd.DataFrame({"val_accuracy": [0.97, 0.98], "epoch_seconds": [6.0, 5.5]})
+    trial = SimpleNamespace(trial_id="t1", status="TERMINATED", config={"epochs": 2})
+    result = SimpleNamespace(config={"epochs": 2}, metrics_dataframe=history, error=None,
+                             metrics={"time_total_s": 21.0, "num_params": 10})
+    [row] = results.trial_rows([trial], [result], set())
+    assert row["wall_seconds"] == 21.0  # with the worker's start and TensorFlow's import
+    assert row["training_seconds"] == 11.5
+    assert row["state"] == "completed" and row["best_epoch"] == 2
