@@ -1,9 +1,12 @@
-"""``python -m search.runs [--results DIR]``: the runs in a results folder, one line each.
+"""``python -m search.runs [--results DIR|URI]``: the runs in a results folder, one line each.
 
 For every ``RESULTS/NAME/run.json``: name, space, start time, trials, best validation
 accuracy, best confirmed test accuracy and verdict (where the run was confirmed), and state
 (finished, interrupted, failed, running). Reads JSON and Parquet only: nothing in a results
-folder is unpickled or executed.
+folder is unpickled or executed. A storage URI (``s3://``, ``gs://``, ``file://``, as
+``search.run --results`` takes) is read the same way: each run's ``run.json``, Parquet files
+and, for a run with neither trial table nor trial count, Tune's ``result.json`` files are
+downloaded into a temporary folder first.
 
 Where the figures come from, first found wins:
 - trials and best validation accuracy: ``trials.parquet``; else ``run.json`` (``trials``,
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +57,29 @@ def list_runs(results: Path) -> list[RunSummary]:
     runs = [summarize_run(folder) for folder in sorted(Path(results).iterdir())
             if folder.is_dir() and (folder / RUN_FILE).is_file()]
     return sorted(runs, key=lambda run: (run.started, run.name))
+
+
+def list_runs_at(uri: str) -> list[RunSummary]:
+    """Every run (a folder with a run.json) at the storage URI ``uri``, oldest first."""
+    from search.storage import pull_files, run_folders_at
+
+    with tempfile.TemporaryDirectory(prefix="mnist-search-runs-") as scratch:
+        runs = []
+        for folder_uri in run_folders_at(uri):
+            local = Path(scratch, folder_uri.partition("?")[0].rstrip("/").rsplit("/", 1)[-1])
+            if not pull_files(folder_uri, local, (RUN_FILE, TRIALS_FILE, CONFIRM_FILE)) or not (local / RUN_FILE).is_file():
+                continue
+            if not (local / TRIALS_FILE).is_file() and not _has_trial_count(local / RUN_FILE):
+                pull_files(folder_uri, local, (), results_named=TUNE_FOLDER)
+            runs.append(summarize_run(local))
+    return sorted(runs, key=lambda run: (run.started, run.name))
+
+
+def _has_trial_count(run_file: Path) -> bool:
+    try:
+        return json.loads(run_file.read_text()).get("trials") is not None
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def summarize_run(run_dir: Path) -> RunSummary:
@@ -132,7 +159,7 @@ def _confirmation(run_dir: Path) -> tuple[float | None, str | None]:
     return best, f"beats ({beating})" if beating else "no"
 
 
-def format_runs(runs: list[RunSummary], results: Path) -> str:
+def format_runs(runs: list[RunSummary], results: Path | str) -> str:
     if not runs:
         return f"no runs in {results} (a run is a folder with a {RUN_FILE})"
     header = _ROW.format(name="name", space="space", started="started", trials="trials",
@@ -152,8 +179,18 @@ def format_runs(runs: list[RunSummary], results: Path) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m search.runs",
                                      description="List the runs in a results folder.")
-    parser.add_argument("--results", default="results", help="folder of runs (default ./results)")
+    parser.add_argument("--results", default="results",
+                        help="folder of runs, or the storage URI given to search.run (default ./results)")
     args = parser.parse_args(argv)
+    from search.storage import StorageError, is_uri
+
+    if is_uri(args.results):
+        try:
+            print(format_runs(list_runs_at(args.results), args.results))
+        except (StorageError, OSError) as error:
+            print(f"search.runs: error: {error}".splitlines()[0], file=sys.stderr)
+            return 2
+        return 0
     results = Path(args.results).expanduser()
     if not results.is_dir():
         print(f"search.runs: error: --results {args.results!r} is not a folder: give the folder "

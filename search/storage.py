@@ -235,6 +235,41 @@ def pull_folder(uri: str, local: Path, *, exclude: tuple[str, ...] = TUNE_EXCLUD
     return count
 
 
+def pull_files(uri: str, local: Path, names: tuple[str, ...], *, results_named: str | None = None) -> int:
+    """Download the files ``names`` (paths relative to the folder at ``uri``; those missing
+    are skipped) into ``local``; with ``results_named``, also every ``*/result.json`` under the
+    sub-folder of that name (Tune's per-trial results). Returns how many files."""
+    fs, base = filesystem(uri)
+    wanted = [posixpath.join(base, name) for name in names]
+    if results_named is not None:
+        selector = pafs.FileSelector(posixpath.join(base, results_named), recursive=True, allow_not_found=True)
+        wanted += [info.path for info in fs.get_file_info(selector)
+                   if info.type == pafs.FileType.File and posixpath.basename(info.path) == "result.json"]
+    count = 0
+    for info in fs.get_file_info(wanted):
+        if info.type != pafs.FileType.File:
+            continue
+        with fs.open_input_stream(info.path) as stream:
+            payload = stream.read()
+        target = Path(local, *posixpath.relpath(info.path, base).split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(payload)
+        count += 1
+    return count
+
+
+def run_folders_at(uri: str) -> list[str]:
+    """The URIs of the folders directly inside the folder at ``uri`` (none if it is missing)."""
+    fs, base = filesystem(uri)
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(base, allow_not_found=True))
+    except OSError as error:
+        raise StorageError(f"--results {uri!r} cannot be read ({_first_line(error)}): check the URI "
+                           f"and this machine's credentials") from error
+    return sorted(join_uri(uri, posixpath.basename(info.path)) for info in infos
+                  if info.type == pafs.FileType.Directory)
+
+
 def is_shared_path(path: Path, mounts: str | None = None) -> bool:
     """Whether ``path`` lies on a network file system (NFS/EFS, Lustre/FSx, CIFS, ...), by
     the longest mount point in ``/proc/mounts`` (or ``mounts``, its text) above it."""

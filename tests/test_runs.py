@@ -108,3 +108,17 @@ def test_a_missing_results_folder_is_one_line_on_stderr(tmp_path: Path) -> None:
 def test_an_empty_results_folder_says_so(tmp_path: Path) -> None:
     completed = run_runs("--results", str(tmp_path))
     assert completed.returncode == 0 and completed.stdout.startswith("no runs in ")
+
+
+def test_runs_at_a_storage_uri_are_listed_as_from_a_folder(results: Path) -> None:
+    from_folder = run_runs("--results", str(results))
+    from_uri = run_runs("--results", results.resolve().as_uri())
+    assert from_uri.returncode == 0, from_uri.stderr
+    assert from_uri.stdout.splitlines()[0] == f"2 run(s) in {results.resolve().as_uri()}"
+    assert from_uri.stdout.splitlines()[1:] == from_folder.stdout.splitlines()[1:]
+
+
+def test_a_storage_uri_that_cannot_be_read_is_one_line_on_stderr() -> None:
+    completed = run_runs("--results", "nosuchscheme://bucket/runs")
+    assert completed.returncode == 2 and completed.stdout == ""
+    assert completed.stderr.count("\n") == 1 and "'nosuchscheme://bucket/runs' cannot be used" in completed.stderr
