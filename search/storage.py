@@ -259,9 +259,13 @@ def pull_files(uri: str, local: Path, names: tuple[str, ...], *, results_named: 
 
 
 def run_folders_at(uri: str) -> list[str]:
-    """The URIs of the folders directly inside the folder at ``uri`` (none if it is missing)."""
+    """The URIs of the folders directly inside the folder at ``uri`` (none where an object store
+    has nothing under that prefix; a missing local folder is an error)."""
     fs, base = filesystem(uri)
     try:
+        if fs.type_name == "local" and fs.get_file_info(base).type != pafs.FileType.Directory:
+            raise StorageError(f"--results {uri!r} is not a folder: give the URI that search.run wrote its "
+                               f"runs into")
         infos = fs.get_file_info(pafs.FileSelector(base, allow_not_found=True))
     except OSError as error:
         raise StorageError(f"--results {uri!r} cannot be read ({_first_line(error)}): check the URI "

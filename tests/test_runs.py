@@ -122,3 +122,9 @@ def test_a_storage_uri_that_cannot_be_read_is_one_line_on_stderr() -> None:
     completed = run_runs("--results", "nosuchscheme://bucket/runs")
     assert completed.returncode == 2 and completed.stdout == ""
     assert completed.stderr.count("\n") == 1 and "'nosuchscheme://bucket/runs' cannot be used" in completed.stderr
+
+
+def test_a_file_uri_of_a_missing_folder_is_one_line_on_stderr(tmp_path: Path) -> None:
+    completed = run_runs("--results", (tmp_path / "nowhere").as_uri())
+    assert completed.returncode == 2 and completed.stdout == ""
+    assert completed.stderr.count("\n") == 1 and "is not a folder" in completed.stderr
