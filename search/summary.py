@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from spaces import start_points
@@ -35,9 +36,12 @@ def summary_table(rows: list[dict[str, Any]], *, space: str, max_epochs: int, to
             f"{row['epochs_run']:>6} {row['best_val_accuracy']:>12.4f} {row['num_params'] or 0:>9,}  "
             f"{_key_values(row, space)}"
         )
-    unscored = len(rows) - len(scored)
+    unscored = [row for row in rows if row.get("best_val_accuracy") is None]
     if unscored:
-        lines.append(f"({unscored} trial(s) reported no epoch: failed or interrupted before it; see the state and error columns of trials.parquet)")
+        states = Counter(str(row.get("state")) for row in unscored)
+        lines.append(f"({len(unscored)} trial(s) reported no epoch: "
+                     f"{', '.join(f'{count} {state}' for state, count in sorted(states.items()))}; "
+                     f"see the state and error columns of trials.parquet)")
     return "\n".join(lines)
 
 
