@@ -192,7 +192,6 @@ def accuracy_vs_parameters(judgement: Any, path: Path, *, threshold: float) -> P
         ax.scatter([s.num_params], [s.mean], s=90, color=colour, marker=marker, edgecolor="black", zorder=3,
                    label=None if label in labelled else label)
         labelled.add(label)
-        ax.annotate(s.name, (s.num_params, s.mean), textcoords="offset points", xytext=(7, 4), fontsize=8)
     ax.axhline(threshold, color="tab:red", linestyle="--", linewidth=1,
                label=f"notebook's best published figure ({threshold:.4f})")
     if judgement.best_notebook is not None:
@@ -209,12 +208,54 @@ def accuracy_vs_parameters(judgement: Any, path: Path, *, threshold: float) -> P
     ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
         lambda value, _: f"{value / 1000:g}k" if f"{value:.0e}"[0] in "25" else ""))
     ax.tick_params(axis="x", which="minor", labelsize=7)
+    _annotate_apart(ax, [(v.summary.name, v.summary.num_params, v.summary.mean) for v in summaries], fontsize=8)
     ax.set_xlabel("parameters (log scale)")
     ax.set_ylabel("test accuracy (small dots: seeds; large: mean)")
     ax.set_title("Test accuracy against model size", fontsize=11)
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
     return _save(fig, path)
+
+
+# Where a point's name may go, in points from the point: right-above first, then below, higher,
+# lower, and left of the point.
+LABEL_OFFSETS = ((7, 4), (7, -12), (7, 14), (7, -22), (7, 24), (-7, 4), (-7, -12), (7, 34), (7, -32))
+
+
+def label_offsets(anchors: Sequence[tuple[float, float]], sizes: Sequence[tuple[float, float]], *,
+                  marker_radius: float = 0.0) -> list[tuple[float, float]]:
+    """For names at ``anchors`` (in points), each ``sizes`` (width, height) in points, the
+    first offset of ``LABEL_OFFSETS`` whose box overlaps no name placed before it and no
+    point's marker (a square of ``marker_radius`` around each anchor); a name to the left of
+    its point ends there. The first offset if none is free."""
+    placed = [(x - marker_radius, y - marker_radius, x + marker_radius, y + marker_radius) for x, y in anchors]
+    chosen = []
+    for (x, y), (width, height) in zip(anchors, sizes):
+        for dx, dy in LABEL_OFFSETS:
+            left = x + dx if dx >= 0 else x + dx - width
+            box = (left, y + dy, left + width, y + dy + height)
+            if not any(box[0] < other[2] and other[0] < box[2] and box[1] < other[3] and other[1] < box[3]
+                       for other in placed):
+                break
+        else:
+            dx, dy = LABEL_OFFSETS[0]
+            left = x + dx
+            box = (left, y + dy, left + width, y + dy + height)
+        placed.append(box)
+        chosen.append((dx, dy))
+    return chosen
+
+
+def _annotate_apart(ax: Any, points: Sequence[tuple[str, float, float]], *, fontsize: float) -> None:
+    """Name each (name, x, y) point of ``ax`` so that no two names overlap (once the axes'
+    limits are set: the placement is in points on the page)."""
+    points_per_pixel = 72.0 / ax.figure.dpi
+    anchors = [tuple(value * points_per_pixel for value in ax.transData.transform((x, y)))
+               for _, x, y in points]
+    sizes = [(0.62 * fontsize * len(name), 1.2 * fontsize) for name, _, _ in points]
+    for (name, x, y), (dx, dy) in zip(points, label_offsets(anchors, sizes, marker_radius=5.0)):
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=fontsize,
+                    ha="left" if dx >= 0 else "right")
 
 
 def _groups(values: list[Any]) -> list[Any]:
