@@ -228,21 +228,20 @@ def label_offsets(anchors: Sequence[tuple[float, float]], sizes: Sequence[tuple[
     first offset of ``LABEL_OFFSETS`` whose box overlaps no name placed before it and no
     point's marker (a square of ``marker_radius`` around each anchor); a name to the left of
     its point ends there. The first offset if none is free."""
+    def box(x: float, y: float, dx: float, dy: float, width: float, height: float) -> tuple[float, ...]:
+        left = x + dx if dx >= 0 else x + dx - width
+        return (left, y + dy, left + width, y + dy + height)
+
+    def free(candidate: tuple[float, ...]) -> bool:
+        return not any(candidate[0] < other[2] and other[0] < candidate[2] and candidate[1] < other[3]
+                       and other[1] < candidate[3] for other in placed)
+
     placed = [(x - marker_radius, y - marker_radius, x + marker_radius, y + marker_radius) for x, y in anchors]
     chosen = []
     for (x, y), (width, height) in zip(anchors, sizes):
-        for dx, dy in LABEL_OFFSETS:
-            left = x + dx if dx >= 0 else x + dx - width
-            box = (left, y + dy, left + width, y + dy + height)
-            if not any(box[0] < other[2] and other[0] < box[2] and box[1] < other[3] and other[1] < box[3]
-                       for other in placed):
-                break
-        else:
-            dx, dy = LABEL_OFFSETS[0]
-            left = x + dx
-            box = (left, y + dy, left + width, y + dy + height)
-        placed.append(box)
-        chosen.append((dx, dy))
+        offset = next((o for o in LABEL_OFFSETS if free(box(x, y, *o, width, height))), LABEL_OFFSETS[0])
+        placed.append(box(x, y, *offset, width, height))
+        chosen.append(offset)
     return chosen
 
 

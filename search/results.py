@@ -85,12 +85,8 @@ def trial_rows(trials: Iterable[Any], results: Iterable[Any], stopped_early: set
 def _trial_row(trial: Any, result: Any, stopped_early: set[str], interrupted: bool) -> dict[str, Any]:
     config = dict(trial.config or result.config or {})
     history = result.metrics_dataframe
-    curve: list[float] = []
-    if history is not None and METRIC in getattr(history, "columns", ()):
-        curve = [float(value) for value in history[METRIC].tolist() if value == value]
-    epoch_times: list[float] = []
-    if history is not None and "epoch_seconds" in getattr(history, "columns", ()):
-        epoch_times = [float(value) for value in history["epoch_seconds"].tolist() if value == value]
+    curve = _reported(history, METRIC)
+    epoch_times = _reported(history, "epoch_seconds")
     metrics = result.metrics or {}
     trial_id = str(trial.trial_id)
     epochs_run = len(curve)
@@ -126,6 +122,13 @@ def _trial_row(trial: Any, result: Any, stopped_early: set[str], interrupted: bo
     for key, value in sorted(config.items()):
         row[f"hp_{key}"] = value
     return row
+
+
+def _reported(history: Any, column: str) -> list[float]:
+    """One figure a trial reported, epoch by epoch (NaN left out), from its metrics table."""
+    if history is None or column not in getattr(history, "columns", ()):
+        return []
+    return [float(value) for value in history[column].tolist() if value == value]
 
 
 def _error_text_of(trial: Any) -> str | None:

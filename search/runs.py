@@ -61,13 +61,14 @@ def list_runs(results: Path) -> list[RunSummary]:
 
 def list_runs_at(uri: str) -> list[RunSummary]:
     """Every run (a folder with a run.json) at the storage URI ``uri``, oldest first."""
-    from search.storage import pull_files, run_folders_at
+    from search.storage import folder_names_at, join_uri, pull_files
 
     with tempfile.TemporaryDirectory(prefix="mnist-search-runs-") as scratch:
         runs = []
-        for folder_uri in run_folders_at(uri):
-            local = Path(scratch, folder_uri.partition("?")[0].rstrip("/").rsplit("/", 1)[-1])
-            if not pull_files(folder_uri, local, (RUN_FILE, TRIALS_FILE, CONFIRM_FILE)) or not (local / RUN_FILE).is_file():
+        for name in folder_names_at(uri):
+            folder_uri, local = join_uri(uri, name), Path(scratch, name)
+            pull_files(folder_uri, local, (RUN_FILE, TRIALS_FILE, CONFIRM_FILE))
+            if not (local / RUN_FILE).is_file():
                 continue
             if not (local / TRIALS_FILE).is_file() and not _has_trial_count(local / RUN_FILE):
                 pull_files(folder_uri, local, (), results_named=TUNE_FOLDER)

@@ -224,15 +224,19 @@ def pull_folder(uri: str, local: Path, *, exclude: tuple[str, ...] = TUNE_EXCLUD
         relative = posixpath.relpath(info.path, base)
         if info.type != pafs.FileType.File or relative.split("/")[0] in exclude:
             continue
-        with fs.open_input_stream(info.path) as stream:
-            payload = stream.read()
-        target = Path(local, *relative.split("/"))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        temporary.write_bytes(payload)
-        os.replace(temporary, target)
+        _download(fs, info.path, Path(local, *relative.split("/")))
         count += 1
     return count
+
+
+def _download(fs: pafs.FileSystem, path: str, target: Path) -> None:
+    """Copy the file ``path`` of ``fs`` to the local ``target``, written atomically."""
+    with fs.open_input_stream(path) as stream:
+        payload = stream.read()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    temporary.write_bytes(payload)
+    os.replace(temporary, target)
 
 
 def pull_files(uri: str, local: Path, names: tuple[str, ...], *, results_named: str | None = None) -> int:
@@ -245,22 +249,15 @@ def pull_files(uri: str, local: Path, names: tuple[str, ...], *, results_named: 
         selector = pafs.FileSelector(posixpath.join(base, results_named), recursive=True, allow_not_found=True)
         wanted += [info.path for info in fs.get_file_info(selector)
                    if info.type == pafs.FileType.File and posixpath.basename(info.path) == "result.json"]
-    count = 0
-    for info in fs.get_file_info(wanted):
-        if info.type != pafs.FileType.File:
-            continue
-        with fs.open_input_stream(info.path) as stream:
-            payload = stream.read()
-        target = Path(local, *posixpath.relpath(info.path, base).split("/"))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(payload)
-        count += 1
-    return count
+    found = [info.path for info in fs.get_file_info(wanted) if info.type == pafs.FileType.File]
+    for path in found:
+        _download(fs, path, Path(local, *posixpath.relpath(path, base).split("/")))
+    return len(found)
 
 
-def run_folders_at(uri: str) -> list[str]:
-    """The URIs of the folders directly inside the folder at ``uri`` (none where an object store
-    has nothing under that prefix; a missing local folder is an error)."""
+def folder_names_at(uri: str) -> list[str]:
+    """The names of the folders directly inside the folder at ``uri`` (none where an object
+    store has nothing under that prefix; a missing local folder is an error)."""
     fs, base = filesystem(uri)
     try:
         if fs.type_name == "local" and fs.get_file_info(base).type != pafs.FileType.Directory:
@@ -270,8 +267,7 @@ def run_folders_at(uri: str) -> list[str]:
     except OSError as error:
         raise StorageError(f"--results {uri!r} cannot be read ({_first_line(error)}): check the URI "
                            f"and this machine's credentials") from error
-    return sorted(join_uri(uri, posixpath.basename(info.path)) for info in infos
-                  if info.type == pafs.FileType.Directory)
+    return sorted(posixpath.basename(info.path) for info in infos if info.type == pafs.FileType.Directory)
 
 
 def is_shared_path(path: Path, mounts: str | None = None) -> bool:
