@@ -327,6 +327,10 @@ def run_jobs(
             if pending:
                 dispatch(worker)
     finally:
+        # Cancelled first: a task of a killed actor would otherwise be retried (max_task_retries),
+        # and Ray says so once per job on an interrupted confirmation.
+        for future in running:
+            ray.cancel(future)
         for worker in workers:
             ray.kill(worker)
     return finished
