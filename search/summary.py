@@ -20,7 +20,9 @@ def notebook_model_of(row: dict[str, Any], space: str, max_epochs: int) -> str |
 
 def summary_table(rows: list[dict[str, Any]], *, space: str, max_epochs: int, top: int = TOP_TRIALS) -> str:
     """Best trials by best validation accuracy, then any notebook trial not among them."""
-    scored = [row for row in rows if row.get("best_val_accuracy") is not None]
+    scored, unscored = [], []
+    for row in rows:
+        (unscored if row.get("best_val_accuracy") is None else scored).append(row)
     ranked = sorted(scored, key=lambda row: -row["best_val_accuracy"])
     chosen = ranked[:top]
     for row in ranked[top:]:
@@ -36,7 +38,6 @@ def summary_table(rows: list[dict[str, Any]], *, space: str, max_epochs: int, to
             f"{row['epochs_run']:>6} {row['best_val_accuracy']:>12.4f} {row['num_params'] or 0:>9,}  "
             f"{_key_values(row, space)}"
         )
-    unscored = [row for row in rows if row.get("best_val_accuracy") is None]
     if unscored:
         states = Counter(str(row.get("state")) for row in unscored)
         lines.append(f"({len(unscored)} trial(s) reported no epoch: "
