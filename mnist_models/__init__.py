@@ -15,11 +15,13 @@ from mnist_models._data import (
     shipped_mnist_path,
     stratified_validation_indices,
 )
-from mnist_models._training import configure_tensorflow, count_parameters, fit_config, trial_seed
+from mnist_models._training import configure_tensorflow, count_parameters, fit_config, keras_backend, trial_seed
 
 
-def build_model(config, *, decay_steps=None):  # noqa: D401 - thin lazy wrapper
+def build_model(config, *, decay_steps=None):
     """Build and compile the Keras model ``config`` describes (imports Keras on first use)."""
+    # Lazy: importing this package must not import Keras (4 s), which the search's driver
+    # and the spaces' tests never need; only code that builds a model pays for it.
     from mnist_models._builders import build_model as _build
 
     return _build(config, decay_steps=decay_steps)
@@ -38,6 +40,7 @@ __all__ = [
     "count_parameters",
     "final_split",
     "fit_config",
+    "keras_backend",
     "load_mnist",
     "scale_pixels",
     "search_split",

@@ -90,6 +90,7 @@ def fit_config(
     The one place a configuration is trained, so a search trial and a re-run of the same
     configuration follow the same steps and, on CPU, the same curve.
     """
+    # Lazy, as everywhere in this package: only a process that trains pays for Keras.
     import keras
 
     from mnist_models._builders import build_model

@@ -1,180 +1,14 @@
-"""``python -m search.runs [--results DIR|URI]``: the runs in a results folder, one line each.
-
-For every ``RESULTS/NAME/run.json``: name, space, start time, trials, best validation
-accuracy, best confirmed test accuracy and verdict (where the run was confirmed), and state
-(finished, interrupted, failed, running). Reads JSON and Parquet only: nothing in a results
-folder is unpickled or executed. A storage URI (``s3://``, ``gs://``, ``file://``, as
-``search.run --results`` takes) is read the same way: each run's ``run.json``, Parquet files
-and, for a run with neither trial table nor trial count, Tune's ``result.json`` files are
-downloaded into a temporary folder first.
-
-Where the figures come from, first found wins:
-- trials and best validation accuracy: ``trials.parquet``; else ``run.json`` (``trials``,
-  ``best_val_accuracy``); else, for a run still going, Tune's ``tune/*/result.json`` lines;
-- best confirmed test accuracy and verdict: ``confirm.parquet`` (written by the confirmation):
-  the best mean test accuracy over seeds of a searched configuration, and how many
-  configurations beat the notebook by the rule of ``search.verdict``.
-"""
+"""``python -m search.runs [--results DIR|URI]``: the runs in a results folder, one line each."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-import pyarrow.parquet as pq
-
-RUN_FILE = "run.json"
-TRIALS_FILE = "trials.parquet"
-CONFIRM_FILE = "confirm.parquet"
-TUNE_FOLDER = "tune"
-METRIC = "val_accuracy"
-# The columns of confirm.parquet a verdict needs (not the per-image correctness).
-_CONFIRM_COLUMNS = ("name", "kind", "seed", "test_accuracy", "test_loss", "epochs", "num_params", "seconds",
-                    "cached", "error")
-_ROW = "{name:<26} {space:<5} {started:<16} {trials:>6} {val:>8} {test:>9}  {verdict:<12} {state}"
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    name: str
-    space: str
-    started: str
-    trials: int | None
-    best_val_accuracy: float | None
-    best_test_accuracy: float | None
-    verdict: str | None
-    state: str
-
-
-def list_runs(results: Path) -> list[RunSummary]:
-    """Every run (a folder with a run.json) in ``results``, oldest first."""
-    runs = [summarize_run(folder) for folder in sorted(Path(results).iterdir())
-            if folder.is_dir() and (folder / RUN_FILE).is_file()]
-    return sorted(runs, key=lambda run: (run.started, run.name))
-
-
-def list_runs_at(uri: str) -> list[RunSummary]:
-    """Every run (a folder with a run.json) at the storage URI ``uri``, oldest first."""
-    from search.storage import folder_names_at, join_uri, pull_files
-
-    with tempfile.TemporaryDirectory(prefix="mnist-search-runs-") as scratch:
-        runs = []
-        for name in folder_names_at(uri):
-            folder_uri, local = join_uri(uri, name), Path(scratch, name)
-            pull_files(folder_uri, local, (RUN_FILE, TRIALS_FILE, CONFIRM_FILE))
-            if not (local / RUN_FILE).is_file():
-                continue
-            if not (local / TRIALS_FILE).is_file() and not _has_trial_count(local / RUN_FILE):
-                pull_files(folder_uri, local, (), results_named=TUNE_FOLDER)
-            runs.append(summarize_run(local))
-    return sorted(runs, key=lambda run: (run.started, run.name))
-
-
-def _has_trial_count(run_file: Path) -> bool:
-    try:
-        return json.loads(run_file.read_text()).get("trials") is not None
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def summarize_run(run_dir: Path) -> RunSummary:
-    try:
-        info = json.loads((run_dir / RUN_FILE).read_text())
-        if not isinstance(info, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError):
-        return RunSummary(run_dir.name, "?", "?", None, None, None, None, "unreadable run.json")
-    trials, best_val = _trial_figures(run_dir, info)
-    best_test, verdict = _confirmation(run_dir)
-    return RunSummary(
-        name=str(info.get("name") or run_dir.name),
-        space=str(info.get("space") or "?"),
-        started=_local_time(info.get("started")),
-        trials=trials,
-        best_val_accuracy=best_val,
-        best_test_accuracy=best_test,
-        verdict=verdict,
-        state=str(info.get("state") or "unknown"),
-    )
-
-
-def _trial_figures(run_dir: Path, info: dict[str, Any]) -> tuple[int | None, float | None]:
-    trials_file = run_dir / TRIALS_FILE
-    if trials_file.is_file():
-        try:
-            table = pq.read_table(trials_file, columns=["trial_id", "best_val_accuracy"])
-            scores = [value for value in table.column("best_val_accuracy").to_pylist() if value is not None]
-            return table.num_rows, max(scores, default=None)
-        except (OSError, KeyError, ValueError):
-            pass
-    if info.get("trials") is not None:
-        return int(info["trials"]), _float(info.get("best_val_accuracy"))
-    return _live_trial_figures(run_dir / TUNE_FOLDER)
-
-
-def _live_trial_figures(tune_dir: Path) -> tuple[int | None, float | None]:
-    """Trials and best score of a run still going, from Tune's per-trial ``result.json``
-    (one JSON object a line, one line an epoch)."""
-    if not tune_dir.is_dir():
-        return None, None
-    count, best = 0, None
-    for result_file in tune_dir.glob("*/result.json"):
-        count += 1
-        for line in result_file.read_text(errors="replace").splitlines():
-            try:
-                score = _float(json.loads(line).get(METRIC))
-            except (ValueError, AttributeError):
-                continue
-            if score is not None and (best is None or score > best):
-                best = score
-    return count, best
-
-
-def _confirmation(run_dir: Path) -> tuple[float | None, str | None]:
-    """Best mean test accuracy of a searched configuration, and the verdict: 'beats (N)' when N
-    configurations beat the notebook by the rule of ``search.verdict``, else 'no'."""
-    from search.verdict import beats_notebook, summarize
-
-    confirm_file = run_dir / CONFIRM_FILE
-    if not confirm_file.is_file():
-        return None, None
-    try:
-        schema_names = pq.read_schema(confirm_file).names
-        rows = pq.read_table(confirm_file, columns=[c for c in _CONFIRM_COLUMNS if c in schema_names]).to_pylist()
-        summaries = summarize(rows)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None, "unreadable"
-    searched = [s for s in summaries if s.kind == "searched" and s.mean is not None and not s.failed_seeds]
-    notebook = [s for s in summaries if s.kind == "notebook" and s.mean is not None]
-    best = max((s.mean for s in searched), default=None)
-    if not searched or not notebook:
-        return best, None
-    baseline = max(s.mean for s in notebook)
-    beating = sum(1 for s in searched if beats_notebook(s.accuracies, baseline))
-    return best, f"beats ({beating})" if beating else "no"
-
-
-def format_runs(runs: list[RunSummary], results: Path | str) -> str:
-    if not runs:
-        return f"no runs in {results} (a run is a folder with a {RUN_FILE})"
-    header = _ROW.format(name="name", space="space", started="started", trials="trials",
-                         val="best val", test="best test", verdict="verdict", state="state")
-    lines = [f"{len(runs)} run(s) in {results}", header, "-" * len(header)]
-    for run in runs:
-        lines.append(_ROW.format(
-            name=run.name if len(run.name) <= 26 else run.name[:25] + "…",
-            space=run.space[:5], started=run.started[:16],
-            trials="-" if run.trials is None else str(run.trials),
-            val=_score(run.best_val_accuracy), test=_score(run.best_test_accuracy),
-            verdict=(run.verdict or "-")[:12], state=run.state,
-        ))
-    return "\n".join(lines)
+from search.reporting import format_runs, list_runs, list_runs_at
+from search.run_folder import StorageError, is_uri
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -183,8 +17,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results", default="results",
                         help="folder of runs, or the storage URI given to search.run (default ./results)")
     args = parser.parse_args(argv)
-    from search.storage import StorageError, is_uri
-
     if is_uri(args.results):
         try:
             print(format_runs(list_runs_at(args.results), args.results))
@@ -199,25 +31,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(format_runs(list_runs(results), results.resolve()))
     return 0
-
-
-def _local_time(text: Any) -> str:
-    try:
-        return datetime.fromisoformat(str(text)).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return "?"
-
-
-def _float(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number == number else None
-
-
-def _score(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
 
 
 if __name__ == "__main__":

@@ -1,20 +1,24 @@
 """Search spaces: define-by-run functions over an Optuna trial. No Keras, no Ray here."""
 
 from spaces._cnn import cnn_space
+from spaces._describe import describe
 from spaces._dense import dense_space
 from spaces._notebook import NOTEBOOK_POINTS, NOTEBOOK_SPACE
 from spaces._registry import (
+    COSINE_VARIANT,
     DERIVED_KEYS,
     SPACES,
     UnknownSpaceError,
     config_from_point,
     get_space,
     notebook_config,
+    notebook_model_of,
     notebook_points,
     start_points,
 )
 
 __all__ = [
+    "COSINE_VARIANT",
     "DERIVED_KEYS",
     "NOTEBOOK_POINTS",
     "NOTEBOOK_SPACE",
@@ -23,8 +27,10 @@ __all__ = [
     "cnn_space",
     "config_from_point",
     "dense_space",
+    "describe",
     "get_space",
     "notebook_config",
+    "notebook_model_of",
     "notebook_points",
     "start_points",
 ]

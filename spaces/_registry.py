@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import optuna
 
@@ -19,6 +19,8 @@ SPACES: dict[str, Callable[..., dict[str, Any]]] = {"dense": dense_space, "cnn":
 # suggested ones (the CNN's padding follows from its number of blocks). They are part of every
 # configuration but not choices of the search, so a hyperparameter-importance chart leaves them out.
 DERIVED_KEYS = frozenset({"family", "padding"})
+# The name of a notebook model's start point with a cosine learning-rate decay: 'cnn_small+cosine'.
+COSINE_VARIANT = "+cosine"
 
 
 class UnknownSpaceError(ValueError):
@@ -56,7 +58,7 @@ def start_points(space_name: str, *, max_epochs: int) -> dict[str, dict[str, Any
     with choices that hide its effect, and TPE then stops proposing it.
     """
     points = notebook_points(space_name, max_epochs=max_epochs)
-    with_schedule = {f"{model}+cosine": {**point, "lr_schedule": "cosine"} for model, point in points.items()}
+    with_schedule = {f"{model}{COSINE_VARIANT}": {**point, "lr_schedule": "cosine"} for model, point in points.items()}
     return {**points, **with_schedule}
 
 
@@ -74,3 +76,20 @@ def notebook_config(model: str) -> dict[str, Any]:
         raise KeyError(f"unknown notebook model {model!r}: choose one of {sorted(NOTEBOOK_POINTS)}")
     point = NOTEBOOK_POINTS[model]
     return config_from_point(NOTEBOOK_SPACE[model], point, max_epochs=point["epochs"])
+
+
+def notebook_model_of(config: Mapping[str, Any]) -> str | None:
+    """The notebook model ``config`` is, whatever its epochs: ``'cnn_small'``, or
+    ``'cnn_small+cosine'`` for the same model with a cosine learning-rate decay (the start
+    points of the search); None for any other configuration."""
+    for model, point in NOTEBOOK_POINTS.items():
+        if config.get("family", NOTEBOOK_SPACE[model]) != NOTEBOOK_SPACE[model]:
+            continue
+        if not all(config.get(key) == value for key, value in point.items() if key not in ("epochs", "lr_schedule")):
+            continue
+        schedule = config.get("lr_schedule", point["lr_schedule"])
+        if schedule == point["lr_schedule"]:
+            return model
+        if schedule == "cosine":
+            return f"{model}{COSINE_VARIANT}"
+    return None

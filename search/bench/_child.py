@@ -7,21 +7,29 @@ the result are JSON files; a failure is written as ``{"error": ...}`` and exit s
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 import traceback
 from pathlib import Path
 
+# Each arm's module, imported in the arm's own process only: a plain loop never pays for Ray.
+ARM_MODULES = {
+    "service_fixed": "search.bench._service_arms",
+    "service_target": "search.bench._service_arms",
+    "plain_fixed": "search.bench._plain_arms",
+    "optuna_target": "search.bench._plain_arms",
+    "kerastuner_target": "search.bench._plain_arms",
+}
+
 
 def main(argv: list[str]) -> int:
     arm, spec_path, out_path = argv
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from search.bench._arms import ARMS
-
     spec = json.loads(Path(spec_path).read_text())
     try:
-        result = ARMS[arm](spec)
+        result = importlib.import_module(ARM_MODULES[arm]).ARMS[arm](spec)
     except Exception as error:  # Reported to the parent, which names the arm and the cause.
         Path(out_path).write_text(json.dumps({"error": f"{type(error).__name__}: {error}",
                                               "traceback": traceback.format_exc()[-4000:]}))

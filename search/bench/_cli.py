@@ -8,15 +8,13 @@ import sys
 from typing import Callable, Sequence
 
 from search.bench._machine import cpu_count
-from search.options import _OneLineParser, parse_duration
-from search.options import _positive_int as positive_int
+from search.cli import OneLineParser, parse_duration, positive_int
 
 BENCHMARKS = {
     "overhead": "the service against a plain Optuna loop on a fixed list of CNN configurations",
     "target": "wall time until a trial first reaches a validation accuracy: service, Optuna, KerasTuner",
     "utilization": "share of the machine's CPU time that goes to the trials during a search",
     "gpu": "epochs per minute with 1, 2, 4, 8 trials sharing one GPU",
-    "levers": "small A/B measurements of the speed levers in one process",
 }
 
 
@@ -49,18 +47,19 @@ def counts(flag: str) -> Callable[[str], list[int]]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog="python -m search.bench",
         description="Benchmarks of the search service (not tests): a table for people, or --json "
                     "for one JSON object per line.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
     common.add_argument("--seed", type=int, default=0, help="seed of the data split, samplers and trials (default 0)")
-    names = parser.add_subparsers(dest="name", metavar="NAME", parser_class=_OneLineParser)
+    names = parser.add_subparsers(dest="name", metavar="NAME", parser_class=OneLineParser)
     names.required = True
     nproc = cpu_count()
     for name, description in BENCHMARKS.items():
         sub = names.add_parser(name, parents=[common], help=description, description=description)
+        # Each benchmark's module adds its own flags; only the one asked for runs.
         module = importlib.import_module(f"search.bench.{name}")
         module.add_arguments(sub, positive_int=positive_int, nproc=nproc, duration=_duration,
                              fraction=fraction, counts=counts)

@@ -10,9 +10,14 @@ has no way to start from given points, so the notebook's model is not tried firs
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Sequence
 
+import keras
 import keras_tuner
+
+from mnist_models import build_model, trial_seed
+from spaces import get_space
 
 EPOCHS = "epochs"
 
@@ -50,8 +55,6 @@ SEARCH_TRAIN_IMAGES = 54_000
 
 def config_from_hp(space: str, hp: keras_tuner.HyperParameters, *, max_epochs: int) -> dict[str, Any]:
     """The configuration (suggested values and constants) ``space`` gives for ``hp``."""
-    from spaces import get_space
-
     trial = KerasTunerTrial(hp)
     constants = get_space(space, max_epochs=max_epochs)(trial)
     return {**trial.params, **constants}
@@ -61,12 +64,6 @@ def hypermodel(space: str, *, run_seed: int, max_epochs: int,
                on_trial: Callable[[dict[str, Any]], None] | None = None) -> keras_tuner.HyperModel:
     """A HyperModel building ``space``'s models with ``mnist_models``, each seeded like a
     service trial; the batch size comes from the hyperparameters."""
-    import math
-
-    import keras
-
-    from mnist_models import build_model, trial_seed
-
     class SpaceHyperModel(keras_tuner.HyperModel):
         def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
             config = config_from_hp(space, hp, max_epochs=max_epochs)

@@ -6,8 +6,12 @@ import os
 import platform
 import shutil
 import subprocess
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+from mnist_models import keras_backend
+from search.run_folder import library_versions
 
 
 def cpu_count() -> int:
@@ -52,12 +56,6 @@ def gpu_names() -> list[str]:
 
 
 def versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    from search.results import library_versions
-
-    from mnist_models._training import keras_backend
-
     found = library_versions()
     for package in ("keras-tuner", "optuna-integration", "jax", "jaxlib"):
         try:

@@ -14,7 +14,6 @@ REQUIRED_KEYS = {
     "target": ("peer", "target", "reached", "time_to_target_s", "seeds", "definitions"),
     "utilization": ("worker_cpu_share", "worker_cpu_share_of_available", "definitions"),
     "gpu": ("trials_per_gpu", "epochs_per_minute"),
-    "levers": ("lever", "variant", "seconds"),
 }
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mnist_models import keras_backend
 from search.bench._errors import BenchError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -34,8 +35,6 @@ def worker_backend_env(*, gpus_per_trial: float) -> dict[str, str]:
     memory per process. Empty on TensorFlow, so that path is left as it was. Workers of a Ray
     started here inherit the driver's environment; ``_arms`` also hands this to Ray's
     runtime_env."""
-    from mnist_models._training import keras_backend
-
     backend = keras_backend()
     if backend == "tensorflow":
         return {}

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from search.bench._configs import same_points
+from search.bench._configs import FIXED_CNN_POINTS, same_points
 from search.bench._figures import epochs_per_minute, ratio
 from search.bench._output import emit, table
 from search.bench._spawn import ArmFailed, run_arm
@@ -39,8 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, counts:
 
 
 def _config_index(text: str) -> int:
-    from search.bench._configs import FIXED_CNN_POINTS
-
     last = len(FIXED_CNN_POINTS) - 1
     if not text.strip().isdigit() or int(text) > last:
         raise argparse.ArgumentTypeError(f"--config is {text!r}, but must be a position in the fixed list, 0 to {last}")
@@ -57,39 +55,10 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
         emit([{"benchmark": "gpu", "skipped": NO_GPU}], as_json=args.json, text=NO_GPU, stream=stream)
         return 0
     work_dir = Path(tempfile.mkdtemp(prefix="bench-gpu-"))
-    log = getattr(args, "progress", None) or sys.stderr
-    records = []
     common = {"benchmark": "gpu", "machine": machine, "versions": versions}
     try:
-        for count in args.trials_per_gpu:
-            cpus = max(1, machine["nproc"] // count)
-            points = same_points(getattr(args, "config", 0), args.rounds * count, epochs=args.epochs)
-            spec = {"points": points, "seed": args.seed, "train_limit": args.train_limit, "space": "cnn",
-                    "cpus_per_trial": cpus, "gpus_per_trial": gpu_share(count), "concurrency": count,
-                    "dashboard": False}
-            try:
-                result = run_arm("service_fixed", spec, work_dir=work_dir / f"k{count}",
-                                 timeout_s=getattr(args, "arm_timeout", ARM_TIMEOUT_S)).result
-            except ArmFailed as error:
-                # Go on with the other counts; the arm's log dies with work_dir, so show its end now.
-                _print_tail(work_dir / f"k{count}" / "service_fixed.log", file=log)
-                records.append({**common, "record": "failed", "trials_per_gpu": count, "error": str(error)})
-                print(f"  {count} trial(s) per GPU: failed: {error}", file=log, flush=True)
-                continue
-            for tail in result.get("error_tails", []):
-                print(f"  {count} trial(s) per GPU: a trial failed:\n{tail}", file=log,
-                      flush=True)
-            epochs = sum(len(trial["epoch_seconds"]) for trial in result["trials"])
-            records.append({**common, "record": "summary", "trials_per_gpu": count,
-                            "epochs_per_minute": epochs_per_minute(epochs=epochs, wall_s=result["fit_s"]),
-                            "epochs": epochs, "search_s": result["fit_s"], "errors": result["errors"],
-                            "conditions": {"config": points[0], "rounds": args.rounds, "epochs": args.epochs, "cpus_per_trial": cpus,
-                                           "gpus_per_trial": gpu_share(count), "train_limit": args.train_limit}})
-            if getattr(args, "progress", None):
-                # Each count's figures as soon as they exist (the table comes only at the end).
-                print(f"  {count} trial(s) per GPU: {records[-1]['epochs_per_minute']:.1f} epochs/min "
-                      f"({epochs} epochs in {result['fit_s']:.1f} s; ray.init {result['ray_init_s']:.1f} s, "
-                      f"{len(result['errors'])} failed trial(s))", file=args.progress, flush=True)
+        records = [{**common, **measure_count(count, args, nproc=machine["nproc"], work_dir=work_dir)}
+                   for count in args.trials_per_gpu]
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     failed = [record for record in records if record["record"] == "failed"]
@@ -104,6 +73,38 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
     records += failed
     emit(records, as_json=args.json, text=f"gpu: {', '.join(machine['gpus'])}\n\n{text}", stream=stream)
     return 1 if failed else 0
+
+
+def measure_count(count: int, args: argparse.Namespace, *, nproc: int, work_dir: Path) -> dict[str, Any]:
+    """One count: ``rounds x count`` trials, ``count`` at a time sharing the GPU; a summary
+    record, or a failed one (the other counts go on)."""
+    log = getattr(args, "progress", None) or sys.stderr
+    cpus = max(1, nproc // count)
+    points = same_points(getattr(args, "config", 0), args.rounds * count, epochs=args.epochs)
+    spec = {"points": points, "seed": args.seed, "train_limit": args.train_limit, "space": "cnn",
+            "cpus_per_trial": cpus, "gpus_per_trial": gpu_share(count), "concurrency": count, "dashboard": False}
+    try:
+        result = run_arm("service_fixed", spec, work_dir=work_dir / f"k{count}",
+                         timeout_s=getattr(args, "arm_timeout", ARM_TIMEOUT_S)).result
+    except ArmFailed as error:
+        # The arm's log dies with work_dir, so show its end now.
+        _print_tail(work_dir / f"k{count}" / "service_fixed.log", file=log)
+        print(f"  {count} trial(s) per GPU: failed: {error}", file=log, flush=True)
+        return {"record": "failed", "trials_per_gpu": count, "error": str(error)}
+    for tail in result.get("error_tails", []):
+        print(f"  {count} trial(s) per GPU: a trial failed:\n{tail}", file=log, flush=True)
+    epochs = sum(len(trial["epoch_seconds"]) for trial in result["trials"])
+    record = {"record": "summary", "trials_per_gpu": count,
+              "epochs_per_minute": epochs_per_minute(epochs=epochs, wall_s=result["fit_s"]),
+              "epochs": epochs, "search_s": result["fit_s"], "errors": result["errors"],
+              "conditions": {"config": points[0], "rounds": args.rounds, "epochs": args.epochs, "cpus_per_trial": cpus,
+                             "gpus_per_trial": gpu_share(count), "train_limit": args.train_limit}}
+    if getattr(args, "progress", None):
+        # Each count's figures as soon as they exist (the table comes only at the end).
+        print(f"  {count} trial(s) per GPU: {record['epochs_per_minute']:.1f} epochs/min "
+              f"({epochs} epochs in {result['fit_s']:.1f} s; ray.init {result['ray_init_s']:.1f} s, "
+              f"{len(result['errors'])} failed trial(s))", file=args.progress, flush=True)
+    return record
 
 
 def _print_tail(path: Path, *, file: TextIO, lines: int = 60) -> None:

@@ -31,6 +31,8 @@ from search.bench._errors import BenchError
 from search.bench._figures import median, spread
 from search.bench._output import emit, table
 from search.bench._spawn import run_arm
+from search.cli import DEFAULT_MAX_EPOCHS
+from search.study import TPE_STARTUP_TRIALS
 
 PEERS = {"service": "service_target", "optuna": "optuna_target", "kerastuner": "kerastuner_target"}
 DEFAULT_TARGET = {"cnn": 0.99, "dense": 0.985}
@@ -91,9 +93,6 @@ def peer_summary(peer: str, attempts: Sequence[dict[str, Any]]) -> dict[str, Any
 
 
 def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
-    from search.options import DEFAULT_MAX_EPOCHS
-    from search.sampler import TPE_STARTUP_TRIALS
-
     peers = chosen_peers(args.peers)
     target = args.target or DEFAULT_TARGET[args.space]
     max_epochs = args.max_epochs or DEFAULT_MAX_EPOCHS[args.space]

@@ -15,7 +15,6 @@ apart (``others``), and ``*_of_available`` leaves it out of the denominator.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -31,6 +30,7 @@ from search.bench._figures import cpu_shares, median, ratio
 from search.bench._output import emit, table
 from search.bench._procstat import TreeAccount, machine_seconds, process_table
 from search.bench._spawn import PROJECT_ROOT, worker_backend_env
+from search.run_folder import RUN_FILE, read_json, trial_results
 
 DEFINITIONS = {
     "worker_cpu_share": "CPU seconds of the trial workers / (wall seconds x CPUs of the machine); a trial "
@@ -104,24 +104,15 @@ def search_window(samples: list[dict[str, float]]) -> tuple[int, int]:
     return grew[0] - 1, grew[-1]
 
 
-def epoch_seconds(tune_dir: Path) -> tuple[float, int]:
+def epoch_seconds(run_dir: Path) -> tuple[float, int]:
     """Sum of every trial's reported epoch seconds, and the number of epochs, from Tune's
-    result.json lines."""
-    total, epochs = 0.0, 0
-    for path in tune_dir.glob("*/result.json"):
-        for line in path.read_text().splitlines():
-            try:
-                result = json.loads(line)
-            except ValueError:
-                continue
-            if "epoch_seconds" in result:
-                total += float(result["epoch_seconds"])
-                epochs += 1
-    return total, epochs
+    per-trial results."""
+    reported = [float(line["epoch_seconds"]) for lines in trial_results(run_dir) for line in lines
+                if "epoch_seconds" in line]
+    return sum(reported), len(reported)
 
 
 def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
-    work_dir = Path(tempfile.mkdtemp(prefix="bench-utilization-"))
     argv = ["--space", args.space, "--train-limit", str(args.train_limit), "--num-samples", str(args.num_samples),
             "--max-epochs", str(args.max_epochs), "--time-budget", args.time_budget, "--seed", str(args.seed)]
     if args.cpus_per_trial != 1.0 or args.gpus_per_trial:
@@ -129,20 +120,49 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
     argv.append("--no-confirm")
     if not args.dashboard:
         argv.append("--no-dashboard")
-    shown = "python -m search.run " + " ".join(argv)  # The command as a user would type it.
-    argv += ["--results", str(work_dir), "--name", "utilization"]
+    sampled = sample_search(argv, args, with_gpu=bool(machine["gpus"]))
+    samples, account, run_info = sampled["samples"], sampled["account"], sampled["run_info"]
+    nproc = machine["nproc"]
+    whole = interval_figures(samples[0], samples[-1], nproc=nproc)
+    first, last = search_window(samples)
+    window = interval_figures(samples[first], samples[last], nproc=nproc)
+    concurrency = int(run_info.get("max_concurrent") or nproc)
+    window["epoch_slot_share"] = ratio(sampled["epoch_seconds"], window["wall_s"] * concurrency)
+    conditions = {"space": args.space, "train_limit": args.train_limit, "num_samples": args.num_samples,
+                  "max_epochs": args.max_epochs, "time_budget": args.time_budget, "concurrency": concurrency,
+                  "cpus_per_trial": args.cpus_per_trial, "gpus_per_trial": args.gpus_per_trial,
+                  "dashboard": args.dashboard, "interval_s": args.interval, "samples": len(samples),
+                  "trials": run_info.get("trials"), "epochs": sampled["epochs"],
+                  "command": "python -m search.run " + " ".join(argv)}  # as a user would type it
+    record = {"benchmark": "utilization", "record": "summary", "machine": machine, "versions": versions,
+              "conditions": conditions, "definitions": DEFINITIONS,
+              "worker_cpu_share": window["worker_cpu_share"],
+              "worker_cpu_share_of_available": window["worker_cpu_share_of_available"],
+              "window": window, "whole_command": whole, "epoch_seconds_total": sampled["epoch_seconds"],
+              "gpu_utilization_percent_median": median(sampled["gpu"]) if sampled["gpu"] else None,
+              "trial_worker_titles": sorted({title for titles in account.titles.values() for title in titles})}
+    emit([record], as_json=args.json, text=_text(record), stream=stream)
+    return 0
+
+
+def sample_search(argv: list[str], args: argparse.Namespace, *, with_gpu: bool) -> dict[str, Any]:
+    """Run ``python -m search.run ARGV`` in a scratch folder and sample it every
+    ``args.interval`` seconds: the samples (with the tree's CPU seconds in each), the
+    process account, GPU utilization, the run's run.json and its epochs' seconds."""
+    work_dir = Path(tempfile.mkdtemp(prefix="bench-utilization-"))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
            **worker_backend_env(gpus_per_trial=args.gpus_per_trial)}
     samples: list[dict[str, float]] = []
     gpu: list[float] = []
     try:
         with open(work_dir / "search.log", "w") as log:
-            command = subprocess.Popen([sys.executable, "-m", "search.run", *argv], cwd=PROJECT_ROOT, env=env,
+            command = subprocess.Popen([sys.executable, "-m", "search.run", *argv, "--results", str(work_dir),
+                                        "--name", "utilization"], cwd=PROJECT_ROOT, env=env,
                                        stdout=log, stderr=subprocess.STDOUT)
             account = TreeAccount(root=command.pid)
             while True:
                 samples.append(_sample(account))
-                gpu += gpu_utilization() if machine["gpus"] else []
+                gpu += gpu_utilization() if with_gpu else []
                 if command.poll() is not None:
                     break
                 time.sleep(args.interval)
@@ -150,33 +170,14 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
             _print_tail(work_dir / "search.log")
             raise BenchError(f"the search exited with status {command.returncode}: "
                              f"{_tail(work_dir / 'search.log')}")
-        total_epoch_s, epochs = epoch_seconds(work_dir / "utilization" / "tune")
-        run_info = json.loads((work_dir / "utilization" / "run.json").read_text())
+        total_epoch_s, epochs = epoch_seconds(work_dir / "utilization")
+        run_info = read_json(work_dir / "utilization" / RUN_FILE)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     # Each process's kind is known only now: add the tree's CPU seconds to every sample.
     samples = [{**sample, **account.totals(index)} for index, sample in enumerate(samples)]
-    nproc = machine["nproc"]
-    whole = interval_figures(samples[0], samples[-1], nproc=nproc)
-    first, last = search_window(samples)
-    window = interval_figures(samples[first], samples[last], nproc=nproc)
-    concurrency = int(run_info.get("max_concurrent") or nproc)
-    window["epoch_slot_share"] = ratio(total_epoch_s, window["wall_s"] * concurrency)
-    conditions = {"space": args.space, "train_limit": args.train_limit, "num_samples": args.num_samples,
-                  "max_epochs": args.max_epochs, "time_budget": args.time_budget, "concurrency": concurrency,
-                  "cpus_per_trial": args.cpus_per_trial, "gpus_per_trial": args.gpus_per_trial,
-                  "dashboard": args.dashboard, "interval_s": args.interval, "samples": len(samples),
-                  "trials": run_info.get("trials"), "epochs": epochs,
-                  "command": shown}
-    record = {"benchmark": "utilization", "record": "summary", "machine": machine, "versions": versions,
-              "conditions": conditions, "definitions": DEFINITIONS,
-              "worker_cpu_share": window["worker_cpu_share"],
-              "worker_cpu_share_of_available": window["worker_cpu_share_of_available"],
-              "window": window, "whole_command": whole, "epoch_seconds_total": total_epoch_s,
-              "gpu_utilization_percent_median": median(gpu) if gpu else None,
-              "trial_worker_titles": sorted({title for titles in account.titles.values() for title in titles})}
-    emit([record], as_json=args.json, text=_text(record), stream=stream)
-    return 0
+    return {"samples": samples, "account": account, "gpu": gpu, "run_info": run_info,
+            "epoch_seconds": total_epoch_s, "epochs": epochs}
 
 
 def _sample(account: TreeAccount) -> dict[str, float]:

@@ -1,0 +1,188 @@
+"""The command line of ``python -m search.run``: parsing and checking every flag.
+
+Every check happens here, before Ray starts or anything is written, and a bad value gets
+one line that names the value, the rule and the fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from search.cli._arguments import OneLineParser, non_negative_int, number, parse_duration, positive_int, run_name
+from search.run_folder import StorageError, check_run_uri, is_uri, staging_folder
+from spaces import SPACES
+
+DEFAULT_MAX_EPOCHS = {"cnn": 6, "dense": 20}
+# With the confirmation's budget, a default run on a 2-core machine ends within 20 minutes:
+# about half a minute to start, 9 of search, at most 9 of confirmation (by the search's
+# epoch times, which overestimate the retraining a little), and the report.
+DEFAULT_TIME_BUDGET_S = 9 * 60
+DEFAULT_CONFIRM_BUDGET_S = 9 * 60
+DEFAULT_NUM_SAMPLES = 200
+
+
+class UsageError(ValueError):
+    """A bad command-line value; the message is the one line the user sees."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    space: str
+    num_samples: int
+    time_budget_s: float
+    max_epochs: int
+    max_concurrent: int | None
+    cpus_per_trial: float
+    gpus_per_trial: float
+    seed: int
+    results: str
+    name: str | None
+    data: str | None
+    train_limit: int | None
+    address: str | None
+    dashboard: bool
+    max_failures: int
+    argv: tuple[str, ...]
+    resume: str | None = None
+    space_given: bool = True
+    top_k: int = 3
+    confirm_seeds: int = 3
+    confirm: bool = True
+    confirm_train_limit: int | None = None
+    confirm_budget_s: float | None = DEFAULT_CONFIRM_BUDGET_S
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="python -m search.run",
+        description="Search hyperparameters of MNIST Keras models with Ray Tune, Optuna TPE and ASHA.",
+    )
+    parser.add_argument("--space", default=None, help=f"search space: {', '.join(sorted(SPACES))} (default cnn)")
+    parser.add_argument("--num-samples", type=positive_int("--num-samples"), default=DEFAULT_NUM_SAMPLES,
+                        help=f"most trials to run (default {DEFAULT_NUM_SAMPLES}; the time budget usually ends the search first)")
+    parser.add_argument("--time-budget", type=parse_duration, default=float(DEFAULT_TIME_BUDGET_S),
+                        help="wall-clock budget of the search, like 90s, 20m, 1h (default 9m)")
+    parser.add_argument("--max-epochs", type=positive_int("--max-epochs"), default=None,
+                        help=f"most epochs a trial trains (default {DEFAULT_MAX_EPOCHS['cnn']} for cnn, "
+                             f"{DEFAULT_MAX_EPOCHS['dense']} for dense)")
+    parser.add_argument("--max-concurrent", type=positive_int("--max-concurrent"), default=None,
+                        help="most trials at once (default: as many as the cluster's CPUs and GPUs allow)")
+    parser.add_argument("--cpus-per-trial", type=number("--cpus-per-trial", allow_zero=False), default=1.0,
+                        help="CPUs each trial holds; TensorFlow uses as many threads (default 1)")
+    parser.add_argument("--gpus-per-trial", type=number("--gpus-per-trial", allow_zero=True), default=0.0,
+                        help="GPUs each trial holds; fractions share a GPU, 0.25 = four trials a GPU (default 0)")
+    parser.add_argument("--seed", type=non_negative_int("--seed"), default=0,
+                        help="seed of the sampler, the validation split and every trial (default 0)")
+    parser.add_argument("--results", default="results",
+                        help="folder of runs, or an s3://, gs:// or file:// URI (default ./results)")
+    parser.add_argument("--name", type=run_name, default=None, help="run name (default SPACE-DATE-TIME)")
+    parser.add_argument("--data", default=None, help="an .npz with x_train, y_train, x_test, y_test (default: the shipped MNIST)")
+    parser.add_argument("--train-limit", type=positive_int("--train-limit"), default=None,
+                        help="search on the first N training images only (smoke runs, tests)")
+    parser.add_argument("--top-k", type=positive_int("--top-k"), default=3,
+                        help="best distinct configurations to confirm on the test set after the search (default 3)")
+    parser.add_argument("--confirm-seeds", type=positive_int("--confirm-seeds"), default=3,
+                        help="seeds each confirmed configuration and notebook model is retrained with (default 3)")
+    parser.add_argument("--confirm-budget", type=parse_duration, default=float(DEFAULT_CONFIRM_BUDGET_S),
+                        help="most wall-clock time the confirmation's training may take by the search's epoch "
+                             "times; a configuration that would not fit is passed over for the next best "
+                             "(default 9m)")
+    parser.add_argument("--no-confirm", dest="confirm", action="store_false",
+                        help="search only: no retraining on all training images, no test scores")
+    # Smoke runs and tests only, hence hidden from --help: the confirmation trains on the first
+    # N training images, so its verdicts are not results (the report and the table say so).
+    parser.add_argument("--confirm-train-limit", type=positive_int("--confirm-train-limit"), default=None,
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--address", default=None,
+                        help="an existing Ray cluster ('auto' or HOST:PORT); default: start Ray here")
+    parser.add_argument("--no-dashboard", dest="dashboard", action="store_false",
+                        help="do not start the Ray dashboard of the embedded cluster")
+    parser.add_argument("--resume", type=run_name, default=None, metavar="NAME",
+                        help="continue the interrupted run NAME in --results (its other settings are kept)")
+    parser.add_argument("--max-failures", type=non_negative_int("--max-failures"), default=1,
+                        help="retries of a trial that crashed (a lost node, say) before it counts as failed (default 1)")
+    return parser
+
+
+def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    space_given = args.space is not None
+    args.space = args.space or "cnn"
+    if args.space not in SPACES:
+        raise UsageError(f"--space {args.space!r} is not a search space: choose one of {', '.join(sorted(SPACES))}")
+    if args.gpus_per_trial > 1 and not float(args.gpus_per_trial).is_integer():
+        raise UsageError(
+            f"--gpus-per-trial is {args.gpus_per_trial:g}, but above 1 it must be a whole number "
+            f"(Ray shares a GPU only in fractions below 1): use 1, 2, ... or a fraction like 0.25"
+        )
+    return RunOptions(
+        space=args.space,
+        num_samples=args.num_samples,
+        time_budget_s=args.time_budget,
+        max_epochs=args.max_epochs or DEFAULT_MAX_EPOCHS[args.space],
+        max_concurrent=args.max_concurrent,
+        cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial,
+        seed=args.seed,
+        results=args.results,
+        name=args.name,
+        data=args.data,
+        train_limit=args.train_limit,
+        address=args.address,
+        dashboard=args.dashboard,
+        max_failures=args.max_failures,
+        argv=tuple(argv),
+        resume=args.resume,
+        space_given=space_given,
+        top_k=args.top_k,
+        confirm_seeds=args.confirm_seeds,
+        confirm=args.confirm,
+        confirm_train_limit=args.confirm_train_limit,
+        confirm_budget_s=args.confirm_budget,
+    )
+
+
+def check_results_folder(results: str, name: str) -> Path:
+    """The run's folder ``results/name``: refused if it exists or cannot be written.
+
+    For a storage URI (``s3://``, ``gs://``, ``file://``) the same checks run there, and the
+    folder returned is the run's local staging copy (``search.storage``).
+    """
+    if is_uri(results):
+        try:
+            check_run_uri(results, name)
+        except StorageError as error:
+            raise UsageError(str(error)) from error
+        return staging_folder(results, name)
+    results_dir = Path(results).expanduser().resolve()
+    run_dir = results_dir / name
+    if run_dir.exists():
+        raise UsageError(
+            f"run {name!r} already exists in {str(results_dir)!r}: pick another --name, or continue "
+            f"it with --resume {name} (nothing was changed)"
+        )
+    existing = results_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"--results {results!r} is not a folder ({str(existing)!r} is a file): give a folder path")
+    _check_writable(existing, results)
+    return run_dir
+
+
+def _check_writable(folder: Path, results: str) -> None:
+    """Probe with a real temporary file: permission bits say nothing for root or read-only mounts."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise UsageError(
+            f"--results {results!r} cannot be written ({str(folder)!r}: {error.strerror or error}): "
+            f"give a writable folder"
+        ) from error

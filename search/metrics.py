@@ -1,4 +1,0 @@
-"""The metric the search optimizes, defined once."""
-
-METRIC = "val_accuracy"
-MODE = "max"

@@ -1,0 +1,43 @@
+"""A new run: check everything, start Ray, search, confirm, report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from mnist_models import load_mnist, search_split
+from search.cli import RunOptions, check_results_folder
+from search.pipeline._outcome import Outcome, finish
+from search.pipeline._run_record import RunRecord
+from search.pipeline._search_step import resume_command, run_search
+from search.pipeline._session import ray_session
+from search.pipeline._settings import run_document, search_plan
+from search.reporting import watch_lines
+from search.run_folder import mirror, where
+from search.study import METRIC, MODE
+from search.tuning import CompactProgress, RecordingASHA, make_tuner
+
+
+def start_new_run(options: RunOptions) -> Outcome:
+    """Every input is checked before anything is written; the run's folder appears only once
+    Ray has started and accepted the trials' resources."""
+    name = options.name or f"{options.space}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    run_dir = check_results_folder(options.results, name)
+    mnist = load_mnist(options.data)
+    split = search_split(mnist, options.seed, train_limit=options.train_limit)
+    with ray_session(options, run_dir) as cluster:
+        plan = search_plan(options, name=name, run_dir=run_dir, cluster=cluster)
+        document = run_document(options, plan=plan, data_sha256=mnist.sha256, split=split, cluster=cluster)
+        if plan.storage_uri:
+            mirror(run_dir, plan.storage_uri, fresh=True)
+        record = RunRecord.create(run_dir, document)
+        print(f"run {name!r}: searching space {options.space!r} on {split.x_train.shape[0]:,} training and "
+              f"{split.x_val.shape[0]:,} validation images, {plan.max_concurrent} trial(s) at a time, "
+              f"budget {options.num_samples} trials or {options.time_budget_s:.0f} s; results in {where(run_dir)}")
+        print("\n".join(watch_lines(run_dir)), flush=True)
+        scheduler = RecordingASHA(max_epochs=options.max_epochs, metric=METRIC, mode=MODE)
+        progress = CompactProgress(space=options.space, num_samples=options.num_samples,
+                                   time_budget_s=options.time_budget_s)
+        tuner = make_tuner(plan, split, callbacks=[progress], scheduler=scheduler)
+        outcome = run_search(tuner, scheduler=scheduler, record=record)
+        resume = resume_command(run_dir, options.results)
+        return finish(outcome, options=options, record=record, mnist=mnist, resume=resume)

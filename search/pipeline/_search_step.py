@@ -1,0 +1,84 @@
+"""The search step: Tune runs the trials; their rows go to ``trials.parquet``, the state to
+``run.json``, and the closing table to the terminal."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ray import tune
+
+from search.pipeline._run_record import RunRecord
+from search.pipeline._signals import fit_with_signals
+from search.reporting import summary_table
+from search.run_folder import TRIALS_FILE, now, rows_table, where, write_parquet
+from search.tuning import result_grid_trials, trial_rows
+
+
+class RunFailed(RuntimeError):
+    """The search ran but produced nothing usable (every trial failed)."""
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    rows: list[dict[str, Any]]
+    interrupted: bool
+    search_wall_s: float
+
+
+def run_search(tuner: tune.Tuner, *, scheduler: Any, record: RunRecord) -> SearchOutcome:
+    """Fit ``tuner``; write ``trials.parquet`` and the run's state; print the closing table.
+
+    ``scheduler`` is the one the tuner runs with (its ``stopped_early`` names the trials ASHA
+    stopped). Raises ``RunFailed`` when no trial reported an epoch.
+    """
+    started = time.monotonic()
+    try:
+        grid, interrupted = fit_with_signals(tuner)
+    except KeyboardInterrupt:
+        record_state(record, "interrupted", started)
+        raise
+    except BaseException:
+        record_state(record, "failed", started)
+        raise
+    rows = trial_rows(result_grid_trials(grid), list(grid), getattr(scheduler, "stopped_early", set()),
+                      interrupted=interrupted)
+    write_parquet(record.run_dir / TRIALS_FILE, rows_table(rows))
+    succeeded = [row for row in rows if row["best_val_accuracy"] is not None]
+    state = "interrupted" if interrupted else ("finished" if succeeded else "failed")
+    search_wall_s = record_state(record, state, started, rows=rows)
+    print()
+    print(summary_table(rows))
+    print(f"\n{len(rows)} trials, {search_wall_s:.0f} s of search; "
+          + ", ".join(f"{count} {name}" for name, count in sorted(count_states(rows).items()))
+          + f"; results in {where(record.run_dir)}")
+    if not succeeded and not interrupted:
+        first_error = next((row["error"] for row in rows if row["error"]), "no trial reported an epoch")
+        raise RunFailed(f"all {len(rows)} trials failed; the first error: {first_error}")
+    return SearchOutcome(rows=rows, interrupted=interrupted, search_wall_s=search_wall_s)
+
+
+def record_state(record: RunRecord, state: str, started: float, rows: list[dict] | None = None) -> float:
+    """Record in run.json the state, the end time and the search time spent so far (this
+    session's, counted from ``started``, added to what earlier sessions spent)."""
+    search_wall_s = float(record.get("search_wall_s") or 0.0) + (time.monotonic() - started)
+    update: dict[str, Any] = {"state": state, "ended": now(), "search_wall_s": round(search_wall_s, 1)}
+    if rows is not None:
+        scored = [row["best_val_accuracy"] for row in rows if row["best_val_accuracy"] is not None]
+        update.update(trials=len(rows), best_val_accuracy=max(scored, default=None),
+                      trial_states=count_states(rows))
+    record.update(**update)
+    return search_wall_s
+
+
+def count_states(rows: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    return counts
+
+
+def resume_command(run_dir: Path, results: str) -> str:
+    return f"python -m search.run --resume {run_dir.name} --results {results}"

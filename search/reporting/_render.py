@@ -1,0 +1,308 @@
+"""A run's report, rendered from its saved files.
+
+Reads ``run.json``, ``trials.parquet`` and ``confirm.parquet`` (and, for the trials' end
+times, the JSON lines Tune wrote per trial): Parquet and JSON only, nothing unpickled, no
+Ray, no training. Writes ``report.md`` (figures beside it as PNG files) and ``report.html``
+(the same, with the figures embedded), each atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from search.reporting._plots import accuracy_vs_parameters, importance_chart, learning_curves, optimization_history
+from search.reporting._closing_table import summary_table
+from search.reporting._markup import Block, to_html, to_markdown
+from search.run_folder import (
+    BEST_CONFIG_FILE,
+    BEST_MODEL_FILE,
+    CONFIRM_FILE,
+    FIGURE_FILES,
+    NOTEBOOK_CACHE_FOLDER,
+    REPORT_HTML,
+    REPORT_MD,
+    RUN_FILE,
+    TRIALS_FILE,
+    atomic_write_bytes,
+    config_from_row,
+    is_run_folder,
+    read_json,
+    read_rows,
+    trial_results,
+)
+from search.verdict import (
+    BOOTSTRAP_METHOD,
+    NOTEBOOK_PUBLISHED,
+    NOTEBOOK_PUBLISHED_BEST,
+    Judgement,
+    format_difference,
+    headline,
+    judge,
+)
+from spaces import describe, notebook_model_of
+
+
+class ReportError(ValueError):
+    """A run folder that cannot be reported on; the message says what is missing."""
+
+
+def render_report(run_dir: str | Path) -> dict[str, Path]:
+    """Draw the figures and write ``report.md`` and ``report.html`` into ``run_dir``."""
+    run_dir = Path(run_dir).expanduser().resolve()
+    info, trials, confirm_rows = load_run(run_dir)
+    judgement = judge(confirm_rows) if confirm_rows else None
+    notebook_names = _notebook_trials(trials)
+    figures = {
+        "history": optimization_history(trials, run_dir / FIGURE_FILES["history"],
+                                              ended_minutes=trial_end_minutes(run_dir),
+                                              notebook_names=notebook_names),
+        "curves": learning_curves(trials, run_dir / FIGURE_FILES["curves"], notebook_names=notebook_names),
+        "importance": importance_chart(trials, run_dir / FIGURE_FILES["importance"]),
+    }
+    if judgement is not None:
+        figures["size"] = accuracy_vs_parameters(judgement, run_dir / FIGURE_FILES["size"],
+                                                       threshold=NOTEBOOK_PUBLISHED_BEST)
+    blocks = report_blocks(info, trials, confirm_rows, judgement, figures)
+    paths = {"md": run_dir / REPORT_MD, "html": run_dir / REPORT_HTML}
+    atomic_write_bytes(paths["md"], to_markdown(blocks).encode())
+    atomic_write_bytes(paths["html"], to_html(blocks, run_dir, title=f"MNIST search {info.get('name', run_dir.name)}").encode())
+    return paths
+
+
+def load_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    if not run_dir.is_dir():
+        raise ReportError(f"{str(run_dir)!r} is not a folder: give a run's folder, like results/cnn-20261125-101500")
+    if not is_run_folder(run_dir):
+        raise ReportError(f"{str(run_dir)!r} has no {RUN_FILE}, so it is not a run's folder: give RESULTS/NAME")
+    if not (run_dir / TRIALS_FILE).is_file():
+        raise ReportError(f"{str(run_dir)!r} has no {TRIALS_FILE}: the search did not finish, so there is "
+                          f"nothing to report (resume it with python -m search.run --resume NAME)")
+    confirm_path = run_dir / CONFIRM_FILE
+    try:
+        info = read_json(run_dir / RUN_FILE)
+        trials = read_rows(run_dir / TRIALS_FILE)
+        confirm_rows = read_rows(confirm_path) if confirm_path.is_file() else []
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        raise ReportError(f"cannot read the run's files in {str(run_dir)!r} ({error}): they are damaged; "
+                          f"nothing was rendered") from error
+    return info, trials, confirm_rows
+
+
+def trial_end_minutes(run_dir: Path) -> dict[str, float]:
+    """Minutes from the search's first trial start to each trial's last reported epoch, from
+    the JSON lines Tune writes per trial; empty when they are gone."""
+    spans: dict[str, tuple[float, float]] = {}
+    for lines in trial_results(run_dir):
+        if not lines or "trial_id" not in lines[-1]:
+            continue
+        last = lines[-1]
+        ended = float(last["timestamp"])
+        began = ended - float(last.get("time_total_s") or 0.0)
+        previous = spans.get(str(last["trial_id"]))
+        if previous:  # a trial restarted after an interruption: keep the whole span
+            began, ended = min(began, previous[0]), max(ended, previous[1])
+        spans[str(last["trial_id"])] = (began, ended)
+    if not spans:
+        return {}
+    origin = min(began for began, _ in spans.values())
+    return {trial_id: (ended - origin) / 60.0 for trial_id, (_, ended) in spans.items()}
+
+
+def report_blocks(info: dict[str, Any], trials: list[dict[str, Any]], confirm_rows: list[dict[str, Any]],
+                  judgement: Judgement | None, figures: dict[str, Path]) -> list[Block]:
+    name = info.get("name", "?")
+    space = info.get("space", "?")
+    confirmation = info.get("confirmation") or {}
+    blocks: list[Block] = [("h1", f"MNIST search `{name}`: space `{space}`")]
+    if judgement is not None:
+        blocks.append(("p", f"**{headline(judgement)}**"))
+    else:
+        blocks.append(("p", "**No confirmation in this run** (`--no-confirm`, or it did not finish): the figures "
+                            "below are the search's validation scores only, which are not test results."))
+    limit = confirmation.get("confirm_train_limit") or _limit_from_rows(confirm_rows)
+    if limit:
+        capped = confirmation.get("notebook_max_epochs")
+        capped = f", and the notebook's models for at most {capped} epoch(s) instead of their own," if capped else ""
+        blocks.append(("p", f"**Smoke mode:** the confirmation trained on the first {limit:,} training images only"
+                            f"{capped} (`--confirm-train-limit`, for smoke runs and tests), so the test scores and "
+                            f"verdicts below are not results."))
+    if judgement is not None:
+        blocks += _verdict_blocks(judgement, confirm_rows, info)
+    blocks += _protocol_blocks(info, trials, judgement)
+    if judgement is not None:
+        blocks += _notebook_blocks(judgement, confirm_rows, info)
+    blocks += _search_blocks(info, trials)
+    blocks.append(("h2", "Figures"))
+    captions = {
+        "history": "Optimization history: each trial's best validation accuracy when it ended, and the best so far.",
+        "curves": "Learning curves: validation accuracy per epoch of every trial; an x marks where ASHA stopped a "
+                  "trial, the black line is the notebook's own model where the search ran it.",
+        "importance": "Hyperparameter importance: how much of the spread in the trials' validation accuracy "
+                      "(their ranks) each hyperparameter's value explains.",
+        "size": "Test accuracy against parameter count: confirmed configurations and the notebook's models "
+                "(grey squares); the red dashed line is the notebook's best published figure.",
+    }
+    for key in ("history", "curves", "importance", "size"):
+        if key in figures:
+            blocks.append(("img", figures[key].name, captions[key]))
+    blocks += _run_blocks(info)
+    return blocks
+
+
+def _verdict_blocks(judgement: Judgement, confirm_rows: list[dict[str, Any]], info: dict[str, Any]) -> list[Block]:
+    header = ["model", "kind", "seeds", "test accuracy mean ± std", "min", "parameters", "epochs",
+              "training s (mean)", "vs best notebook model: Δ [95% CI]", "verdict"]
+    rows = []
+    for verdict in judgement.verdicts:
+        s = verdict.summary
+        seeds = f"{len(s.accuracies)}/{len(s.seeds)}"
+        if s.cached_seeds:
+            seeds += " (cached)" if len(s.cached_seeds) == len(s.seeds) else f" ({len(s.cached_seeds)} cached)"
+        rows.append([
+            s.name, s.kind, seeds,
+            "-" if s.mean is None else f"{s.mean:.4f} ± {s.std:.4f}",
+            "-" if s.min is None else f"{s.min:.4f}",
+            f"{s.num_params:,}" if s.num_params else "-",
+            str(s.epochs or "-"),
+            "-" if s.mean_seconds is None else f"{s.mean_seconds:.0f}",
+            format_difference(verdict.difference),
+            ("**" + verdict.reason + "**") if verdict.beats else verdict.reason,
+        ])
+    blocks: list[Block] = [("h2", "Verdict"), ("table", header, rows)]
+    seeds = sorted({int(row["seed"]) for row in confirm_rows})
+    blocks.append(("p", f"Seeds {', '.join(map(str, seeds))}; std is the sample standard deviation over seeds. "
+                        f"A configuration beats the notebook when every seed scores above {NOTEBOOK_PUBLISHED_BEST} "
+                        f"(the notebook's best published figure) and its mean is above the best re-measured notebook "
+                        f"model's mean; ties do not beat. Δ is the difference in test accuracy against the best "
+                        f"notebook model, by a {BOOTSTRAP_METHOD}."))
+    if judgement.smallest_beating is not None:
+        small = judgement.smallest_beating
+        blocks.append(("p", f"Smallest configuration that beats the notebook: **{small.name}**, "
+                            f"{small.num_params:,} parameters ({_describe(confirm_rows, small.name)})."))
+    best_info = _best_model_info(info)
+    if best_info:
+        blocks.append(("p", best_info))
+    for verdict in judgement.verdicts:
+        if verdict.summary.kind == "searched":
+            blocks.append(("p", f"`{verdict.summary.name}`: {_describe(confirm_rows, verdict.summary.name)}; "
+                                f"best validation accuracy in the search "
+                                f"{_first(confirm_rows, verdict.summary.name, 'best_val_accuracy', '{:.4f}')}, "
+                                f"retrained for {verdict.summary.epochs} epoch(s), the epoch at which its trial peaked."))
+    return blocks
+
+
+def _protocol_blocks(info: dict[str, Any], trials: list[dict[str, Any]], judgement: Judgement | None) -> list[Block]:
+    confirmation = info.get("confirmation") or {}
+    seeds = confirmation.get("seeds") or []
+    train_images = confirmation.get("train_images", 60_000)
+    test_images = confirmation.get("test_images", 10_000)
+    sentences = [
+        f"The search ranked {len(trials)} trials by their accuracy on {info.get('validation_images', 6000):,} "
+        f"validation images held out from the training set (stratified, seed {info.get('seed')}), trained on "
+        f"{info.get('search_train_images', 0):,} images; it never saw the test set.",
+    ]
+    if judgement is not None:
+        sentences.append(
+            f"The top {confirmation.get('top_k', '?')} distinct configurations were then retrained from scratch on "
+            f"{train_images:,} training images with seeds {', '.join(map(str, seeds))} for the epoch at which their "
+            f"trial peaked, and the notebook's three models by the same steps with the same seeds and their own "
+            f"epochs, batch sizes and optimizers; every model was scored once on the {test_images:,} test images.")
+        passed_over = confirmation.get("over_budget") or []
+        if passed_over:
+            names = ", ".join(f"{entry['name']} (validation {entry['best_val_accuracy']:.4f})" for entry in passed_over)
+            sentences.append(
+                f"Passed over because their retraining would have taken the confirmation past its budget of "
+                f"{confirmation.get('budget_s', 0) / 60:.0f} min (`--confirm-budget`): {names}.")
+        sentences.append(
+            f"A configuration beats the notebook when every seed scores above {NOTEBOOK_PUBLISHED_BEST} and its mean "
+            f"is above the best re-measured notebook model's mean; the differences are paired bootstrap 95% "
+            f"intervals over the test images.")
+    else:
+        sentences.append("No configuration was retrained or scored on the test set in this run.")
+        sentences.append("Validation scores are optimistic after a search; only a confirmation gives test results.")
+    return [("h2", "Protocol"), ("p", " ".join(sentences))]
+
+
+def _notebook_blocks(judgement: Judgement, confirm_rows: list[dict[str, Any]], info: dict[str, Any]) -> list[Block]:
+    rows = []
+    for verdict in judgement.verdicts:
+        s = verdict.summary
+        if s.kind != "notebook":
+            continue
+        rows.append([s.name, f"{NOTEBOOK_PUBLISHED.get(s.name, float('nan')):.4f}",
+                     "-" if s.mean is None else f"{s.mean:.4f}", "-" if s.min is None else f"{s.min:.4f}",
+                     f"{len(s.cached_seeds)} of {len(s.seeds)}"])
+    confirmation = info.get("confirmation") or {}
+    cache = confirmation.get("cache_folder", f"RESULTS/{NOTEBOOK_CACHE_FOLDER}")
+    return [
+        ("h2", "The notebook's models"),
+        ("p", "All three notebook models are re-measured here with pixels scaled to [0, 1]. In the notebook, "
+              "`dense_256` and `dense_deep` were trained on [0, 1] pixels too, but `cnn_small` was trained on raw "
+              "0–255 pixels (the notebook reloaded the data without dividing by 255), so its re-measured figure is "
+              "for the same architecture on [0, 1] pixels. The notebook's figures are single runs scored on the "
+              "test set it also used as validation data."),
+        ("table", ["model", "notebook (one run)", "re-measured mean", "re-measured min", "seeds from the cache"], rows),
+        ("p", f"Re-measurements are cached per data checksum, seed, training images and library versions in "
+              f"`{cache}`; delete that folder to measure again."),
+    ]
+
+
+def _search_blocks(info: dict[str, Any], trials: list[dict[str, Any]]) -> list[Block]:
+    states = info.get("trial_states") or {}
+    best = info.get("best_val_accuracy")
+    text = (f"{len(trials)} trials in {float(info.get('search_wall_s') or 0):.0f} s of search "
+            f"({', '.join(f'{count} {state}' for state, count in sorted(states.items())) or 'no states'}); "
+            f"best validation accuracy {best:.4f}." if best is not None else f"{len(trials)} trials; none scored.")
+    blocks: list[Block] = [("h2", "Search"), ("p", text)]
+    if any(row.get("best_val_accuracy") is not None for row in trials):
+        blocks.append(("pre", summary_table(trials)))
+    return blocks
+
+
+def _run_blocks(info: dict[str, Any]) -> list[Block]:
+    confirmation = info.get("confirmation") or {}
+    versions = info.get("versions") or {}
+    items = [
+        f"seed {info.get('seed')}, data sha256 `{info.get('data_sha256')}` ({info.get('data')})",
+        f"started {info.get('started')}, search ended {info.get('ended')}, state {info.get('state')}",
+        f"search {float(info.get('search_wall_s') or 0):.0f} s, {info.get('max_concurrent')} trial(s) at a time, "
+        f"{info.get('cpus_per_trial')} CPU and {info.get('gpus_per_trial')} GPU per trial; cluster "
+        f"{info.get('cluster_resources')}",
+    ]
+    if confirmation:
+        items.append(f"confirmation {confirmation.get('wall_s')} s: {confirmation.get('jobs_run')} job(s) trained, "
+                     f"{confirmation.get('notebook_from_cache')} notebook measurement(s) from the cache, "
+                     f"{confirmation.get('concurrency')} at a time")
+    items.append("versions: " + ", ".join(f"{name} {value}" for name, value in sorted(versions.items())))
+    return [("h2", "Run"), ("pre", info.get("command", "")), ("ul", items)]
+
+
+def _best_model_info(info: dict[str, Any]) -> str | None:
+    best = (info.get("confirmation") or {}).get("best_model")
+    if not best:
+        return None
+    return (f"`{BEST_MODEL_FILE}` holds the best confirmed configuration by mean test accuracy ({best}); "
+            f"`{BEST_CONFIG_FILE}` has its configuration. Load it with `keras.saving.load_model(\"{BEST_MODEL_FILE}\")`; "
+            f"it takes float32 images shaped (n, 28, 28) with pixels in [0, 1].")
+
+
+def _describe(rows: list[dict[str, Any]], name: str) -> str:
+    row = next((row for row in rows if row["name"] == name), None)
+    return "?" if row is None else describe(config_from_row(row), detail="full")
+
+
+def _first(rows: list[dict[str, Any]], name: str, column: str, fmt: str) -> str:
+    value = next((row.get(column) for row in rows if row["name"] == name), None)
+    return "-" if value is None else fmt.format(value)
+
+
+def _limit_from_rows(rows: list[dict[str, Any]]) -> int | None:
+    sizes = {row.get("train_images") for row in rows if row.get("train_images")}
+    return min(sizes) if sizes and min(sizes) < 60_000 else None
+
+
+def _notebook_trials(trials: list[dict[str, Any]]) -> dict[str, str]:
+    """The trials that ran a notebook model (not its cosine variant), by trial id."""
+    return {row["trial_id"]: model for row in trials
+            if (model := notebook_model_of(config_from_row(row))) in NOTEBOOK_PUBLISHED}

@@ -1,0 +1,54 @@
+"""The Ray Tune wiring: the trainable and its epoch reports, the searcher over the Optuna study,
+ASHA, TensorBoard curves, the terminal's progress table, Ray's start or join, and the rows
+of ``trials.parquet``.
+
+Keras and TensorFlow are imported inside trials only (``_trainable``): the driver never pays
+for them.
+"""
+
+from search.tuning._autoscaler import autoscaler_max_trials, read_launcher_config, waiting_for_gpus_note
+from search.tuning._curves import FLUSH_SECONDS, SCALAR_TAGS, TrialCurves
+from search.tuning._plan import SearchPlan
+from search.tuning._progress import CompactProgress
+from search.tuning._ray_cluster import WORKER_ENV, ClusterError, RayCluster, shutdown_ray, start_ray
+from search.tuning._ray_compat import launcher_prepared, restored_scheduler, restored_tune_config, result_grid_trials
+from search.tuning._scheduler import ASHA_GRACE_EPOCHS, ASHA_REDUCTION_FACTOR, RecordingASHA
+from search.tuning._searcher import STOPPED_BY, TUNE_TRIAL_ID, StudyCloser, StudySearcher
+from search.tuning._trainable import train_trial
+from search.tuning._trial_rows import TRIAL_STATES, trial_rows
+from search.tuning._tuner import default_concurrency, make_run_config, make_searcher, make_trainable, make_tuner
+
+__all__ = [
+    "ASHA_GRACE_EPOCHS",
+    "ASHA_REDUCTION_FACTOR",
+    "FLUSH_SECONDS",
+    "SCALAR_TAGS",
+    "STOPPED_BY",
+    "TRIAL_STATES",
+    "TUNE_TRIAL_ID",
+    "WORKER_ENV",
+    "ClusterError",
+    "CompactProgress",
+    "RayCluster",
+    "RecordingASHA",
+    "SearchPlan",
+    "StudyCloser",
+    "StudySearcher",
+    "TrialCurves",
+    "autoscaler_max_trials",
+    "default_concurrency",
+    "launcher_prepared",
+    "make_run_config",
+    "make_searcher",
+    "make_trainable",
+    "make_tuner",
+    "read_launcher_config",
+    "restored_scheduler",
+    "restored_tune_config",
+    "result_grid_trials",
+    "shutdown_ray",
+    "start_ray",
+    "train_trial",
+    "trial_rows",
+    "waiting_for_gpus_note",
+]

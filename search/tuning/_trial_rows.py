@@ -1,0 +1,101 @@
+"""One row of ``trials.parquet`` per Tune trial, from Tune's trials and their results."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Iterable
+
+from search.run_folder import config_columns
+from search.study import METRIC
+
+TRIAL_STATES = ("completed", "early_stopped", "cut_by_budget", "failed", "interrupted")
+
+
+def trial_rows(trials: Iterable[Any], results: Iterable[Any], stopped_early: set[str], *,
+               interrupted: bool = False) -> list[dict[str, Any]]:
+    """One row per Tune trial: id, state, every hyperparameter, epochs, scores, node.
+
+    ``trials`` are Tune's trials and ``results`` the ``Result`` objects of their
+    ``ResultGrid``, paired by their trial folder;
+    ``stopped_early`` holds the ids of trials that ASHA stopped before their last epoch;
+    when the search was ``interrupted``, trials cut short are "interrupted" (resumable), not
+    "cut_by_budget".
+    """
+    by_path = {str(result.path): result for result in results}
+    rows = [_trial_row(trial, by_path.get(str(trial.path)), stopped_early, interrupted) for trial in trials]
+    rows.sort(key=lambda row: row["trial_id"])
+    return rows
+
+
+def _trial_row(trial: Any, result: Any, stopped_early: set[str], interrupted: bool) -> dict[str, Any]:
+    config = dict(trial.config or (result.config if result is not None else None) or {})
+    history = result.metrics_dataframe if result is not None else None
+    curve = _reported(history, METRIC)
+    epoch_times = _reported(history, "epoch_seconds")
+    metrics = (result.metrics if result is not None else None) or {}
+    error = result.error if result is not None else None
+    trial_id = str(trial.trial_id)
+    epochs_run = len(curve)
+    planned_epochs = int(config.get("epochs", 0) or 0)
+    if trial.status == "ERROR" or error is not None:
+        state = "failed"
+    elif epochs_run >= planned_epochs and epochs_run > 0:
+        state = "completed"
+    elif trial_id in stopped_early:
+        state = "early_stopped"
+    elif trial.status != "TERMINATED" or interrupted:
+        state = "interrupted"
+    else:
+        state = "cut_by_budget"
+    best_epoch = int(max(range(epochs_run), key=curve.__getitem__)) + 1 if curve else None
+    row: dict[str, Any] = {
+        "trial_id": trial_id,
+        "state": state,
+        "epochs_run": epochs_run,
+        "best_epoch": best_epoch,
+        "best_val_accuracy": max(curve) if curve else None,
+        "last_val_accuracy": curve[-1] if curve else None,
+        "val_accuracy_per_epoch": curve,
+        "num_params": _int_or_none(metrics.get("num_params")),
+        "wall_seconds": _float_or_none(metrics.get("time_total_s")),
+        # The epochs alone, without the worker's start and the model's building: what a
+        # retraining of the same epochs costs (the confirmation plans its budget with it).
+        "training_seconds": sum(epoch_times) if epoch_times else None,
+        "node_id": metrics.get("node_id"),
+        "node_ip": metrics.get("node_ip"),
+        "error": _error_text(error) or _error_text_of(trial),
+    }
+    row.update(config_columns(config))
+    return row
+
+
+def _reported(history: Any, column: str) -> list[float]:
+    """One figure a trial reported, epoch by epoch (NaN left out), from its metrics table."""
+    if history is None or column not in getattr(history, "columns", ()):
+        return []
+    return [float(value) for value in history[column].tolist() if value == value]
+
+
+def _error_text_of(trial: Any) -> str | None:
+    """The last line of the error file Tune wrote for a failed trial (plain text)."""
+    error_file = getattr(trial, "error_file", None) if trial.status == "ERROR" else None
+    if not error_file or not Path(error_file).is_file():
+        return None
+    return _error_text(RuntimeError(Path(error_file).read_text(errors="replace")))
+
+
+def _error_text(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    text = str(error).strip().splitlines()
+    last = [line for line in text if line.strip()][-1:] or [type(error).__name__]
+    return last[0][:500]
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)

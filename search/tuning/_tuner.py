@@ -1,0 +1,123 @@
+"""Wire the search: a seeded TPE study proposes, ASHA stops, Tune runs the trials."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping
+
+from ray import tune
+from ray.tune.logger import CSVLoggerCallback
+
+from mnist_models import SearchSplit
+from search.run_folder import STUDY_FILE, TUNE_FOLDER
+from search.study import METRIC, MODE, make_sampler, open_study_storage
+from search.tuning._curves import TrialCurves
+from search.tuning._plan import SearchPlan
+from search.tuning._scheduler import RecordingASHA
+from search.tuning._searcher import StudyCloser, StudySearcher
+from search.tuning._trainable import train_trial
+from spaces import get_space, start_points
+
+
+class NoProgressCsv(CSVLoggerCallback):
+    """Takes the place of Tune's CSV logger, so Tune does not add one, and writes nothing.
+
+    Every result is already in each trial's ``result.json`` (Tune's JSON logger, kept), which
+    is what Tune's own analysis and the reports read; the CSV copy only cost the driver time
+    on every result (docs/PERFORMANCE.md)."""
+
+    def log_trial_start(self, trial: Any) -> None:
+        pass
+
+    def log_trial_result(self, iteration: int, trial: Any, result: dict) -> None:
+        pass
+
+    def log_trial_end(self, trial: Any, failed: bool = False) -> None:
+        pass
+
+
+def make_searcher(plan: SearchPlan, *, stopped_early: set[str],
+                  points: Mapping[str, Mapping[str, Any]] | None = None) -> StudySearcher:
+    """TPE over the plan's space, seeded, starting from ``points`` (default: the notebook's
+    models, ``spaces.start_points``); the study is stored in the run's folder so
+    optuna-dashboard can show it, with the trials in ``stopped_early`` (the scheduler's live
+    set) told to Optuna as PRUNED."""
+    if points is None:
+        points = start_points(plan.space, max_epochs=plan.max_epochs)
+    return StudySearcher(
+        space=get_space(plan.space, max_epochs=plan.max_epochs),
+        metric=METRIC,
+        mode=MODE,
+        points_to_evaluate=[dict(point) for point in points.values()],
+        sampler=make_sampler(plan.seed),
+        storage=open_study_storage(plan.run_dir / STUDY_FILE),
+        study_name=plan.name,
+        stopped_early=stopped_early,
+    )
+
+
+def make_trainable(plan: SearchPlan, split: SearchSplit, *, function: Callable[..., None] = train_trial) -> Any:
+    """``function`` (default: ``train_trial``) with its data in Ray's object store (put once,
+    shared by every trial) and the trial's resources; TensorFlow gets as many threads as the
+    trial has CPUs."""
+    threads = max(1, math.floor(plan.cpus_per_trial))
+    with_data = tune.with_parameters(
+        function, split=split, run_seed=plan.seed, threads=threads, use_gpu=plan.gpus_per_trial > 0
+    )
+    return tune.with_resources(with_data, {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial})
+
+
+def make_tuner(plan: SearchPlan, split: SearchSplit, *, callbacks: list, scheduler: RecordingASHA,
+               points: Mapping[str, Mapping[str, Any]] | None = None,
+               stop: Any = None, function: Callable[..., None] = train_trial) -> tune.Tuner:
+    """The search's Tuner. ``points`` are where the searcher starts (default: the notebook's
+    models), ``stop`` a Tune stopper (default none: the budgets end the search), ``function``
+    what a trial runs (default ``train_trial``): the benchmarks pass their own."""
+    if points is None:
+        points = start_points(plan.space, max_epochs=plan.max_epochs)
+    searcher = make_searcher(plan, stopped_early=scheduler.stopped_early, points=points)
+    # TrialCurves takes the place of Tune's own TensorBoard logger; StudyCloser closes the
+    # Optuna trials that Tune ends without telling the searcher (time budget, failed reuse).
+    watchers = [StudyCloser(searcher), NoProgressCsv(), TrialCurves(plan.run_dir)]
+    return tune.Tuner(
+        make_trainable(plan, split, function=function),
+        tune_config=tune.TuneConfig(
+            search_alg=searcher,
+            scheduler=scheduler,
+            num_samples=plan.num_samples,
+            max_concurrent_trials=plan.max_concurrent,
+            time_budget_s=plan.time_budget_s,
+            reuse_actors=True,
+        ),
+        run_config=make_run_config(plan, callbacks=[*callbacks, *watchers], stop=stop),
+    )
+
+
+def make_run_config(plan: SearchPlan, *, callbacks: list, stop: Any = None) -> tune.RunConfig:
+    """Where Tune writes (the run's ``tune/`` folder, or the storage URI's), its callbacks, the
+    stopper and how often a crashed trial is retried."""
+    return tune.RunConfig(
+        name=TUNE_FOLDER,
+        storage_path=plan.storage_uri or str(plan.run_dir),
+        verbose=0,
+        stop=stop,
+        callbacks=callbacks,
+        failure_config=tune.FailureConfig(max_failures=plan.max_failures),
+    )
+
+
+def default_concurrency(cluster: dict[str, float], *, cpus_per_trial: float, gpus_per_trial: float) -> int:
+    """As many trials as the cluster's CPUs (and GPUs, when trials use them) hold at once.
+
+    A joined cluster with no GPU yet (its autoscaler starts GPU nodes on demand) gets as many
+    as the autoscaler can make room for (``autoscaler_max_trials``), else as many as its CPUs
+    hold: pending trials are what make the autoscaler add nodes.
+    """
+    by_cpu = math.floor(cluster.get("CPU", 1) / cpus_per_trial + 1e-9)
+    if gpus_per_trial > 0:
+        by_gpu = math.floor(cluster.get("GPU", 0) / gpus_per_trial + 1e-9)
+        if by_gpu > 0:
+            by_cpu = min(by_cpu, by_gpu)
+        elif cluster.get("autoscaler_max_trials"):
+            by_cpu = int(cluster["autoscaler_max_trials"])
+    return max(1, by_cpu)

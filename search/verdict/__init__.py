@@ -1,0 +1,33 @@
+"""The verdict: which confirmed configurations beat the notebook's models, by how much and how
+surely. Plain rows in, plain values out: no Ray, no Keras."""
+
+from search.verdict._bootstrap import BOOTSTRAP_METHOD, paired_bootstrap
+from search.verdict._judge import (
+    NOTEBOOK_PUBLISHED,
+    NOTEBOOK_PUBLISHED_BEST,
+    Difference,
+    Judgement,
+    Summary,
+    Verdict,
+    beats_notebook,
+    judge,
+    summarize,
+)
+from search.verdict._text import format_difference, headline, verdict_table
+
+__all__ = [
+    "BOOTSTRAP_METHOD",
+    "NOTEBOOK_PUBLISHED",
+    "NOTEBOOK_PUBLISHED_BEST",
+    "Difference",
+    "Judgement",
+    "Summary",
+    "Verdict",
+    "beats_notebook",
+    "format_difference",
+    "headline",
+    "judge",
+    "paired_bootstrap",
+    "summarize",
+    "verdict_table",
+]

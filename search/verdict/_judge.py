@@ -1,0 +1,188 @@
+"""The verdict: which confirmed configurations beat the notebook, and by how much.
+
+The rule: a configuration beats the notebook when every one of its seeds scores
+above the notebook's best published test accuracy (0.9854) AND its mean over seeds is above
+the mean of the best re-measured notebook model. Both comparisons are strict: a tie does not
+beat. The size of the win is a paired bootstrap over the test images (see ``paired_bootstrap``).
+
+Everything here works on confirmation rows (plain dicts, one per configuration x seed, as in
+``confirm.parquet``): no Ray, no Keras, so it tests on made-up numbers in milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from search.verdict._bootstrap import paired_bootstrap
+
+# The notebook's own single runs, scored on the test set it also validated on (BASELINE.md).
+NOTEBOOK_PUBLISHED = {"dense_256": 0.9831, "dense_deep": 0.9854, "cnn_small": 0.9853}
+NOTEBOOK_PUBLISHED_BEST = max(NOTEBOOK_PUBLISHED.values())
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One configuration's test scores over its seeds."""
+
+    name: str
+    kind: str  # "notebook" or "searched"
+    num_params: int | None
+    epochs: int | None
+    seeds: tuple[int, ...]
+    accuracies: tuple[float, ...]  # of the seeds that finished, in seed order
+    failed_seeds: tuple[int, ...]
+    mean: float | None
+    std: float | None  # sample standard deviation (ddof=1); 0 for a single seed
+    min: float | None
+    mean_seconds: float | None
+    cached_seeds: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Paired difference of test accuracy against the best notebook model."""
+
+    mean: float
+    low: float
+    high: float
+    seeds: tuple[int, ...]
+    images: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    summary: Summary
+    beats: bool
+    reason: str
+    difference: Difference | None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdicts: tuple[Verdict, ...]  # notebook models first, then searched, each by mean test accuracy
+    best_notebook: Summary | None
+    smallest_beating: Summary | None
+    best_searched: Summary | None
+
+    @property
+    def beating(self) -> list[Verdict]:
+        return [verdict for verdict in self.verdicts if verdict.beats]
+
+
+def beats_notebook(accuracies: Sequence[float], baseline_mean: float, *,
+                   threshold: float = NOTEBOOK_PUBLISHED_BEST) -> bool:
+    """Every seed strictly above ``threshold`` and the mean strictly above ``baseline_mean``."""
+    if not accuracies:
+        return False
+    return all(value > threshold for value in accuracies) and float(np.mean(accuracies)) > baseline_mean
+
+
+def summarize(rows: Iterable[dict[str, Any]]) -> list[Summary]:
+    """Group confirmation rows by configuration name into ``Summary``s."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(str(row["name"]), []).append(row)
+    summaries = []
+    for name, members in groups.items():
+        members.sort(key=lambda row: int(row["seed"]))
+        done = [row for row in members if _finished(row)]
+        accuracies = tuple(float(row["test_accuracy"]) for row in done)
+        seconds = [float(row["seconds"]) for row in done if row.get("seconds") is not None]
+        params = next((int(row["num_params"]) for row in members if row.get("num_params") is not None), None)
+        summaries.append(Summary(
+            name=name,
+            kind=str(members[0]["kind"]),
+            num_params=params,
+            epochs=_int_or_none(members[0].get("epochs")),
+            seeds=tuple(int(row["seed"]) for row in members),
+            accuracies=accuracies,
+            failed_seeds=tuple(int(row["seed"]) for row in members if not _finished(row)),
+            mean=float(np.mean(accuracies)) if accuracies else None,
+            std=float(np.std(accuracies, ddof=1)) if len(accuracies) > 1 else (0.0 if accuracies else None),
+            min=min(accuracies) if accuracies else None,
+            mean_seconds=float(np.mean(seconds)) if seconds else None,
+            cached_seeds=tuple(int(row["seed"]) for row in members if row.get("cached")),
+        ))
+    return summaries
+
+
+
+def judge(rows: Sequence[dict[str, Any]], *, threshold: float = NOTEBOOK_PUBLISHED_BEST) -> Judgement:
+    """Apply the rule to every searched configuration, and measure each against the best notebook model."""
+    summaries = summarize(rows)
+    notebook = [s for s in summaries if s.kind == "notebook" and s.mean is not None]
+    best_notebook = max(notebook, key=lambda s: s.mean) if notebook else None
+    correct = _correctness_by_name_and_seed(rows)
+    verdicts = []
+    for summary in sorted(summaries, key=_display_order):
+        difference = None
+        if best_notebook is not None and summary.name != best_notebook.name:
+            difference = _difference(correct, summary.name, best_notebook.name)
+        if summary.kind == "notebook":
+            role = "best notebook model (the baseline)" if summary is best_notebook else "notebook model"
+            reason = role if not summary.failed_seeds else f"{role}; seed(s) {_seeds(summary.failed_seeds)} failed"
+            verdicts.append(Verdict(summary, False, reason, difference))
+            continue
+        beats, reason = _rule(summary, best_notebook, threshold)
+        verdicts.append(Verdict(summary, beats, reason, difference))
+    beating = [v.summary for v in verdicts if v.beats]
+    smallest = min(beating, key=lambda s: (s.num_params or 0, -(s.mean or 0))) if beating else None
+    searched = [s for s in summaries if s.kind == "searched" and s.mean is not None and not s.failed_seeds]
+    best_searched = max(searched, key=lambda s: s.mean) if searched else None
+    return Judgement(tuple(verdicts), best_notebook, smallest, best_searched)
+
+
+def _rule(summary: Summary, best_notebook: Summary | None, threshold: float) -> tuple[bool, str]:
+    if summary.failed_seeds:
+        return False, f"no: seed(s) {_seeds(summary.failed_seeds)} failed"
+    if best_notebook is None:
+        return False, "no verdict: no notebook model was measured"
+    below = [seed for seed, value in zip(summary.seeds, summary.accuracies) if not value > threshold]
+    if below:
+        return False, f"no: seed(s) {_seeds(below)} not above {threshold:.4f}"
+    if not summary.mean > best_notebook.mean:
+        return False, f"no: mean not above {best_notebook.name}'s {best_notebook.mean:.4f}"
+    return True, "BEATS the notebook"
+
+
+
+def _difference(correct: dict[tuple[str, int], np.ndarray], name: str, baseline: str) -> Difference | None:
+    seeds = sorted({seed for (n, seed) in correct if n == name} & {seed for (n, seed) in correct if n == baseline})
+    if not seeds:
+        return None
+    a = np.stack([correct[(name, seed)] for seed in seeds])
+    b = np.stack([correct[(baseline, seed)] for seed in seeds])
+    if a.shape != b.shape:
+        return None
+    mean, low, high = paired_bootstrap(a, b)
+    return Difference(mean, low, high, tuple(seeds), int(a.shape[1]))
+
+
+def _correctness_by_name_and_seed(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, int], np.ndarray]:
+    correct = {}
+    for row in rows:
+        vector = row.get("test_correct")
+        if _finished(row) and vector is not None and len(vector):
+            correct[(str(row["name"]), int(row["seed"]))] = np.asarray(vector, dtype=bool)
+    return correct
+
+
+def _display_order(summary: Summary) -> tuple[int, float, str]:
+    return (0 if summary.kind == "notebook" else 1, -(summary.mean if summary.mean is not None else -1.0), summary.name)
+
+
+def _finished(row: dict[str, Any]) -> bool:
+    value = row.get("test_accuracy")
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _seeds(seeds: Iterable[int]) -> str:
+    return ", ".join(str(seed) for seed in seeds)

@@ -1,0 +1,65 @@
+"""A configuration in words, at three lengths, for the terminal, the tables and the report."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Mapping
+
+Detail = Literal["model", "short", "full"]
+
+
+def describe(config: Mapping[str, Any], *, detail: Detail = "short") -> str:
+    """``config`` in words:
+
+    - ``model``: the architecture in a few characters, 'conv 32-64 bn aug', 'dense 512-256 relu';
+    - ``short``: that and the training, 'conv 32-64 bn aug adam lr=0.001 cos b=128';
+    - ``full``: every choice, as the report gives it.
+    """
+    if detail == "model":
+        return _model(config)
+    if detail == "short":
+        schedule = " cos" if config.get("lr_schedule") == "cosine" else ""
+        return (f"{_model(config)} {config.get('optimizer')} lr={_rate(config)}{schedule} "
+                f"b={config.get('batch_size')}")
+    if detail == "full":
+        schedule = " cosine-decayed" if config.get("lr_schedule") == "cosine" else ""
+        return (f"{_architecture(config)}; {config.get('optimizer')} lr {_rate(config)}{schedule}, "
+                f"batch {config.get('batch_size')}, {config.get('epochs')} epoch(s)")
+    raise ValueError(f"detail is {detail!r}, but must be 'model', 'short' or 'full'")
+
+
+def _model(config: Mapping[str, Any]) -> str:
+    family = config.get("family")
+    if family == "cnn":
+        filters = "-".join(str(config.get(f"filters_{block}", "?")) for block in range(_count(config, "n_blocks")))
+        flags = [flag for flag, key in (("bn", "batch_norm"), ("aug", "augment")) if config.get(key)]
+        return " ".join(["conv", filters or "?", *flags])
+    if family == "dense":
+        units = "-".join(str(config.get(f"units_{layer}", "?")) for layer in range(_count(config, "n_layers")))
+        return " ".join(["dense", units or "?", str(config.get("activation", ""))]).strip()
+    return "-"
+
+
+def _architecture(config: Mapping[str, Any]) -> str:
+    family = config.get("family")
+    if family == "cnn":
+        convs = ", ".join(f"{config.get(f'filters_{block}')}x{config.get(f'kernel_{block}')}"
+                          for block in range(_count(config, "n_blocks")))
+        return (f"conv [{convs}] padding {config.get('padding')}, {config.get('pooling')} pooling"
+                + (", batch norm" if config.get("batch_norm") else "")
+                + f", dropout {float(config.get('dropout', 0)):.2f}, dense {config.get('dense_units')} "
+                  f"(dropout {float(config.get('dense_dropout', 0)):.2f})"
+                + (", augmentation" if config.get("augment") else ""))
+    if family == "dense":
+        layers = ", ".join(f"{config.get(f'units_{layer}')} (dropout {float(config.get(f'dropout_{layer}', 0)):.2f})"
+                           for layer in range(_count(config, "n_layers")))
+        return f"dense [{layers}] {config.get('activation')}"
+    return "-"
+
+
+def _count(config: Mapping[str, Any], key: str) -> int:
+    return int(config.get(key) or 0)
+
+
+def _rate(config: Mapping[str, Any]) -> str:
+    value = config.get("learning_rate")
+    return "?" if value is None else f"{float(value):.2g}"

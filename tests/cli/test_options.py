@@ -1,0 +1,80 @@
+"""Command-line parsing: every bad value is refused with one line naming the value and the rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.cli import DEFAULT_MAX_EPOCHS, UsageError, parse_duration, parse_options
+
+
+@pytest.mark.parametrize("text, seconds", [("90s", 90), ("20m", 1200), ("1h", 3600), ("45", 45), ("1.5m", 90)])
+def test_time_budgets_read_like_people_write_them(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_defaults_give_a_cnn_search_on_this_machine() -> None:
+    options = parse_options([])
+    assert options.space == "cnn"
+    assert options.max_epochs == DEFAULT_MAX_EPOCHS["cnn"]
+    assert options.cpus_per_trial == 1 and options.gpus_per_trial == 0
+    assert options.results == "results" and options.address is None
+
+
+def test_max_epochs_defaults_per_space() -> None:
+    assert parse_options(["--space", "dense"]).max_epochs == DEFAULT_MAX_EPOCHS["dense"]
+    assert parse_options(["--space", "dense", "--max-epochs", "3"]).max_epochs == 3
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--num-samples", "0"], "--num-samples is 0, but must be >= 1"),
+        (["--num-samples", "ten"], "--num-samples is 'ten', but must be a whole number >= 1"),
+        (["--time-budget", "soon"], "time budget 'soon' is not a positive duration"),
+        (["--time-budget", "0s"], "time budget '0s' is not a positive duration"),
+        (["--time-budget=-5m"], "time budget '-5m' is not a positive duration"),
+        (["--confirm-budget", "0"], "argument --confirm-budget: time budget '0' is not a positive duration"),
+        (["--max-epochs=-1"], "--max-epochs is -1, but must be >= 1"),
+        (["--max-concurrent", "0"], "--max-concurrent is 0, but must be >= 1"),
+        (["--cpus-per-trial", "0"], "--cpus-per-trial is 0, but must be a finite number > 0"),
+        (["--gpus-per-trial=-0.5"], "--gpus-per-trial is -0.5, but must be a finite number >= 0"),
+        (["--gpus-per-trial", "nan"], "--gpus-per-trial is nan, but must be a finite number >= 0"),
+        (["--seed", "x"], "--seed is 'x', but must be a whole number >= 0"),
+        (["--train-limit", "0"], "--train-limit is 0, but must be >= 1"),
+        (["--name", "../escape"], "--name '../escape' is not a valid run name"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_values_exit_2_with_one_line(argv: list[str], message: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_options(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_an_unknown_space_names_the_choices() -> None:
+    with pytest.raises(UsageError, match="--space 'resnet' is not a search space: choose one of cnn, dense"):
+        parse_options(["--space", "resnet"])
+
+
+def test_a_fractional_gpu_count_above_one_is_refused() -> None:
+    with pytest.raises(UsageError, match="--gpus-per-trial is 1.5"):
+        parse_options(["--gpus-per-trial", "1.5"])
+
+
+def test_the_flags_of_the_confirmation() -> None:
+    options = parse_options([])
+    assert (options.top_k, options.confirm_seeds, options.confirm, options.confirm_train_limit) == (3, 3, True, None)
+    assert options.confirm_budget_s == 9 * 60
+    assert parse_options(["--confirm-budget", "20m"]).confirm_budget_s == 20 * 60
+    options = parse_options(["--top-k", "1", "--confirm-seeds", "2", "--no-confirm", "--confirm-train-limit", "500"])
+    assert (options.top_k, options.confirm_seeds, options.confirm, options.confirm_train_limit) == (1, 2, False, 500)
+
+
+@pytest.mark.parametrize("flag", ["--top-k", "--confirm-seeds", "--confirm-train-limit"])
+def test_confirmation_counts_must_be_positive(flag: str, capsys) -> None:
+    with pytest.raises(SystemExit):
+        parse_options([flag, "0"])
+    assert f"{flag} is 0, but must be >= 1" in capsys.readouterr().err

@@ -1,0 +1,140 @@
+"""Faults: a failing trial, every trial failing, Ctrl-C and resume, a full disk. Nothing finished is lost."""
+
+from __future__ import annotations
+
+import errno
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import optuna
+import pyarrow.parquet as pq
+import pytest
+
+import search.pipeline._run_record
+import search.run
+from spaces import SPACES
+from tests.conftest import PROJECT_ROOT, PYTHON
+from tests.pipeline.fault_spaces import always_diverging_space, diverging_every_other_space
+from tests.cli.test_run_cli import snapshot
+
+pytestmark = pytest.mark.e2e
+
+SMALL = ["--train-limit", "1000", "--max-epochs", "1", "--no-dashboard", "--no-confirm", "--seed", "3"]
+
+
+def test_a_trial_whose_loss_turns_nan_is_recorded_as_failed_and_the_search_goes_on(monkeypatch, tmp_path: Path, capsys) -> None:
+    monkeypatch.setitem(SPACES, "diverging", diverging_every_other_space)
+    code = search.run.main(["--space", "diverging", "--num-samples", "4", "--max-failures", "0",
+                            "--results", str(tmp_path), "--name", "nan", *SMALL])
+    assert code == 0, capsys.readouterr().err
+    rows = pq.read_table(tmp_path / "nan" / "trials.parquet").to_pylist()
+    assert len(rows) == 4
+    failed = [row for row in rows if row["state"] == "failed"]
+    assert len(failed) == 2
+    for row in failed:
+        assert row["hp_learning_rate"] == 1e30
+        assert "training loss became nan" in row["error"].lower() or "training loss became inf" in row["error"].lower()
+    assert all(row["state"] == "completed" for row in rows if row["hp_learning_rate"] != 1e30)
+
+
+def test_a_run_in_which_every_trial_fails_exits_non_zero_with_the_first_error(monkeypatch, tmp_path: Path, capsys) -> None:
+    monkeypatch.setitem(SPACES, "diverging", always_diverging_space)
+    code = search.run.main(["--space", "diverging", "--num-samples", "2", "--max-failures", "0",
+                            "--results", str(tmp_path), "--name", "allnan", *SMALL])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "all 2 trials failed; the first error:" in err and "training loss became" in err
+    assert json.loads((tmp_path / "allnan" / "run.json").read_text())["state"] == "failed"
+
+
+def test_a_full_disk_at_the_start_leaves_nothing_behind(monkeypatch, tmp_path: Path, capsys) -> None:
+    (tmp_path / "earlier").mkdir()
+    (tmp_path / "earlier" / "run.json").write_text("{}")
+    before = snapshot(tmp_path)
+
+    def disk_full(path, document):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(search.pipeline._run_record, "write_json", disk_full)
+    code = search.run.main(["--results", str(tmp_path), "--name", "full", *SMALL])
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert err.startswith("search.run: error: cannot write") and "No space left on device" in err
+    assert len(err.splitlines()) == 1
+    assert snapshot(tmp_path) == before
+
+
+def _finished_trials(study_db: Path) -> int:
+    if not study_db.exists():
+        return 0
+    try:
+        study = optuna.load_study(study_name="interrupted", storage=f"sqlite:///{study_db}")
+    except Exception:
+        return 0
+    return sum(trial.state.is_finished() for trial in study.trials)
+
+
+def test_ctrl_c_saves_the_search_and_resume_finishes_it_without_losing_or_repeating_a_trial(tmp_path: Path) -> None:
+    argv = [PYTHON, "-m", "search.run", "--space", "cnn", "--num-samples", "6", "--train-limit", "1500",
+            "--max-epochs", "2", "--no-dashboard", "--no-confirm", "--results", str(tmp_path), "--name", "interrupted"]
+    process = subprocess.Popen(argv, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    run_dir = tmp_path / "interrupted"
+    deadline = time.monotonic() + 240
+    while _finished_trials(run_dir / "study.db") < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.5)
+    if process.poll() is not None:
+        output, _ = process.communicate()
+        pytest.fail(f"the search ended (exit {process.returncode}) before it could be interrupted:\n{output[-3000:]}")
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output[-2000:]
+    assert f"python -m search.run --resume interrupted --results {tmp_path}" in output
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["state"] == "interrupted"
+    before = pq.read_table(run_dir / "trials.parquet").to_pylist()
+    finished_before = {row["trial_id"] for row in before if row["state"] in ("completed", "early_stopped")}
+    assert len(finished_before) >= 2
+
+    resumed = subprocess.run([PYTHON, "-m", "search.run", "--resume", "interrupted", "--results", str(tmp_path),
+                              "--no-dashboard"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    after = pq.read_table(run_dir / "trials.parquet").to_pylist()
+    ids = [row["trial_id"] for row in after]
+    assert len(ids) == len(set(ids)) == 6, "every trial exactly once, the budget counted from where it stopped"
+    assert finished_before <= set(ids), "no finished trial lost"
+    assert all(row["state"] != "interrupted" for row in after)
+    for row in before:
+        if row["trial_id"] in finished_before:
+            again = next(r for r in after if r["trial_id"] == row["trial_id"])
+            assert again["val_accuracy_per_epoch"] == row["val_accuracy_per_epoch"]
+    final = json.loads((run_dir / "run.json").read_text())
+    assert final["state"] == "finished" and final["resumed"] == 1
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--resume", "nothing-here"], "--resume 'nothing-here': there is no run of that name"),
+    ],
+)
+def test_resume_of_a_run_that_does_not_exist_is_refused(argv, message, tmp_path: Path) -> None:
+    completed = subprocess.run([PYTHON, "-m", "search.run", *argv, "--results", str(tmp_path)],
+                               cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 2 and message in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1
+
+
+def test_resume_with_another_space_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    run_dir = tmp_path / "cnn-run"
+    run_dir.mkdir()
+    (run_dir / "run.json").write_text(json.dumps({"argv": ["--space", "cnn"], "state": "interrupted",
+                                                  "data_sha256": "x"}))
+    before = snapshot(tmp_path)
+    completed = subprocess.run([PYTHON, "-m", "search.run", "--resume", "cnn-run", "--space", "dense",
+                                "--results", str(tmp_path)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 2
+    assert "that run searched space 'cnn', not 'dense'" in completed.stderr
+    assert snapshot(tmp_path) == before

@@ -1,0 +1,98 @@
+"""The trial: TensorFlow is configured (threads, GPU memory growth) before it starts.
+
+Thread pools and GPU memory growth can only be set before TensorFlow initializes its
+runtime, which its first op does; after that the settings are silently kept as they were.
+So the checks run in fresh interpreters, like a trial's actor.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT, PYTHON
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([PYTHON, "-c", textwrap.dedent(code)], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_a_trial_configures_tensorflow_first_before_tensorflow_is_even_imported() -> None:
+    completed = _python("""
+        import sys
+        import search.tuning._trainable as trainable
+
+        class Configured(Exception):
+            pass
+
+        def spy(**kwargs):
+            print(sorted(kwargs.items()), "tensorflow" in sys.modules, "keras" in sys.modules)
+            raise Configured
+
+        trainable.configure_tensorflow = spy
+        try:
+            trainable.train_trial({}, split=None, run_seed=0, threads=3, use_gpu=True)
+        except Configured:
+            pass
+    """)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip() == "[('threads', 3), ('use_gpu', True)] False False"
+
+
+@pytest.mark.parametrize("op_first, threads_kept", [(False, 2), (True, 0)])
+def test_settings_hold_only_when_made_before_the_first_op(op_first: bool, threads_kept: int) -> None:
+    """What a trial's actor loads (the trainable, Ray Tune) does not start TensorFlow, so the
+    trial's settings hold; a reused actor's next trial repeats them harmlessly. The control
+    case (an op first) shows the check can tell."""
+    completed = _python(f"""
+        import search.tuning._trainable, ray.tune
+        import tensorflow as tf
+        from mnist_models import configure_tensorflow
+
+        if {op_first}:
+            tf.constant(1.0) + 1
+        configure_tensorflow(threads=2, use_gpu=True)
+        tf.constant(1.0) + 1
+        configure_tensorflow(threads=2, use_gpu=True)  # the next trial in a reused actor
+        print(tf.config.threading.get_intra_op_parallelism_threads(),
+              tf.config.threading.get_inter_op_parallelism_threads())
+    """)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.split()[-2:] == [str(threads_kept)] * 2
+
+
+@pytest.mark.e2e
+def test_a_reused_actor_waits_for_a_slow_stopped_trial_instead_of_failing_the_next_one() -> None:
+    """ASHA stops a trial; before its actor takes the next trial, Tune waits for the stopped
+    trial's thread to end, by default only 2 s. Keras on a loaded machine can take longer,
+    and then Tune fails the next trial (or hangs). The workers' environment gives it time."""
+    completed = _python("""
+        import time
+        import ray
+        from ray import tune
+        from ray.tune.schedulers import ASHAScheduler
+        from search.tuning import WORKER_ENV
+
+        ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False,
+                 logging_level="ERROR", runtime_env={"env_vars": dict(WORKER_ENV)})
+
+        def trainable(config):
+            try:
+                for step in (1, 2, 3):
+                    tune.report({"score": config["x"] * step})
+            finally:
+                time.sleep(3)  # a slow unwind after the stop
+
+        grid = tune.Tuner(
+            trainable, param_space={"x": tune.grid_search([1, 2, 3])},
+            tune_config=tune.TuneConfig(metric="score", mode="max", reuse_actors=True, max_concurrent_trials=1,
+                                        scheduler=ASHAScheduler(max_t=1, grace_period=1)),
+            run_config=tune.RunConfig(verbose=0, storage_path=__import__("tempfile").mkdtemp()),
+        ).fit()
+        print("errors", grid.num_errors, "trials", len(grid))
+    """)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.split()[-4:] == ["errors", "0", "trials", "3"]

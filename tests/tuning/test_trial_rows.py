@@ -1,0 +1,51 @@
+"""The rows of ``trials.parquet``, made from Tune's trials and their results."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+
+from search.tuning import trial_rows
+
+
+def _trial(trial_id: str = "t1", status: str = "TERMINATED", epochs: int = 2) -> SimpleNamespace:
+    return SimpleNamespace(trial_id=trial_id, status=status, config={"epochs": epochs}, path=f"/tune/{trial_id}")
+
+
+def _result(trial: SimpleNamespace, scores: list[float], seconds: list[float] | None = None) -> SimpleNamespace:
+    history = pd.DataFrame({"val_accuracy": scores, "epoch_seconds": seconds or [1.0] * len(scores)})
+    return SimpleNamespace(path=trial.path, config=trial.config, metrics_dataframe=history, error=None,
+                           metrics={"time_total_s": 21.0, "num_params": 10})
+
+
+def test_a_trial_row_holds_its_wall_time_and_the_time_of_its_epochs_alone() -> None:
+    trial = _trial()
+    [row] = trial_rows([trial], [_result(trial, [0.97, 0.98], [6.0, 5.5])], set())
+    assert row["wall_seconds"] == 21.0  # with the worker's start and TensorFlow's import
+    assert row["training_seconds"] == 11.5
+    assert row["state"] == "completed" and row["best_epoch"] == 2
+    assert row["hp_epochs"] == 2
+
+
+def test_trials_and_results_are_paired_by_their_folder_whatever_their_order() -> None:
+    first, second = _trial("a", epochs=1), _trial("b", epochs=1)
+    rows = trial_rows([first, second], [_result(second, [0.5]), _result(first, [0.9])], set())
+    assert [(row["trial_id"], row["best_val_accuracy"]) for row in rows] == [("a", 0.9), ("b", 0.5)]
+
+
+def test_a_trial_cut_short_is_early_stopped_by_asha_cut_by_the_budget_or_interrupted() -> None:
+    trial = _trial(epochs=3)
+    result = _result(trial, [0.9])
+    assert trial_rows([trial], [result], {"t1"})[0]["state"] == "early_stopped"
+    assert trial_rows([trial], [result], set())[0]["state"] == "cut_by_budget"
+    assert trial_rows([trial], [result], set(), interrupted=True)[0]["state"] == "interrupted"
+
+
+def test_a_failed_trial_is_failed_with_its_error() -> None:
+    trial = _trial(status="ERROR")
+    result = _result(trial, [])
+    result.error = RuntimeError("Traceback ...\nFloatingPointError: training loss became nan in epoch 1")
+    [row] = trial_rows([trial], [result], set())
+    assert row["state"] == "failed" and row["error"] == "FloatingPointError: training loss became nan in epoch 1"
+    assert row["best_val_accuracy"] is None and row["epochs_run"] == 0
