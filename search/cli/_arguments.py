@@ -23,26 +23,22 @@ def parse_duration(text: str) -> float:
 
 
 def positive_int(flag: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} is {text!r}, but must be a whole number >= 1")
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{flag} is {value}, but must be >= 1")
-        return value
-
-    return parse
+    return whole_number(flag, minimum=1)
 
 
 def non_negative_int(flag: str) -> Callable[[str], int]:
+    return whole_number(flag, minimum=0)
+
+
+def whole_number(flag: str, *, minimum: int) -> Callable[[str], int]:
+    """A parser of ``flag``'s value: a whole number of at least ``minimum``."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} is {text!r}, but must be a whole number >= 0")
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{flag} is {value}, but must be >= 0")
+            raise argparse.ArgumentTypeError(f"{flag} is {text!r}, but must be a whole number >= {minimum}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{flag} is {value}, but must be >= {minimum}")
         return value
 
     return parse
