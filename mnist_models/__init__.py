@@ -15,7 +15,16 @@ from mnist_models._data import (
     shipped_mnist_path,
     stratified_validation_indices,
 )
-from mnist_models._training import configure_tensorflow, count_parameters, fit_config, keras_backend, trial_seed
+from mnist_models._training_process import RECYCLE_MB, TrainingFailed, TrainingProcess
+from mnist_models._training import (
+    configure_tensorflow,
+    count_parameters,
+    fit_config,
+    keras_backend,
+    load_checkpoint,
+    save_checkpoint,
+    trial_seed,
+)
 
 
 def build_model(config, *, decay_steps=None):
@@ -29,19 +38,24 @@ def build_model(config, *, decay_steps=None):
 
 __all__ = [
     "NUM_CLASSES",
+    "RECYCLE_MB",
     "SHIPPED_MNIST_SHA256",
     "VALIDATION_SIZE",
     "DataError",
     "FinalSplit",
     "Mnist",
     "SearchSplit",
+    "TrainingFailed",
+    "TrainingProcess",
     "build_model",
     "configure_tensorflow",
     "count_parameters",
     "final_split",
     "fit_config",
     "keras_backend",
+    "load_checkpoint",
     "load_mnist",
+    "save_checkpoint",
     "scale_pixels",
     "search_split",
     "shipped_mnist_path",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import keras
+import numpy as np
 from keras import layers
 
 from mnist_models._data import IMAGE_SHAPE, NUM_CLASSES
@@ -39,7 +40,25 @@ def build_model(config: Mapping[str, Any], *, decay_steps: int | None = None) ->
         metrics=["accuracy"],
         steps_per_execution=STEPS_PER_EXECUTION,
     )
+    _create_training_variables(model)
     return model
+
+
+def _create_training_variables(model: keras.Model) -> None:
+    """Create the optimizer's and the metrics' variables now, eagerly.
+
+    Left to the first training step, TensorFlow creates them inside the traced step, and
+    the conditional initialisers it makes for them stay registered in its eager context
+    after the model is gone: memory that grows with every model a process trains (a reused
+    trial actor; docs/PERFORMANCE.md). Built here, the values are the same (zeros, and the
+    metrics are reset), and no random number is drawn (the forward pass is in inference mode).
+    """
+    if keras.backend.backend() != "tensorflow":
+        return
+    model.optimizer.build(model.trainable_variables)
+    sample = np.zeros((1, *IMAGE_SHAPE), dtype="float32")
+    model.compute_metrics(sample, np.zeros((1,), dtype="int32"), model(sample, training=False), None)
+    model.reset_metrics()
 
 
 def learning_rate_of(config: Mapping[str, Any], decay_steps: int | None) -> Any:

@@ -7,10 +7,12 @@ import json
 import math
 import os
 import sys
+from pathlib import Path
 from typing import Any, Mapping
 
-
 VALIDATION_BATCH_SIZE = 1024
+CHECKPOINT_MODEL = "model.keras"
+CHECKPOINT_STATE = "state.json"
 
 
 def keras_backend() -> str:
@@ -84,11 +86,14 @@ def fit_config(
     epochs: int | None = None,
     validation_data: tuple[Any, Any] | None = None,
     callbacks: list | None = None,
+    resume_from: tuple[Any, int] | None = None,
 ) -> tuple[Any, Any]:
     """Seed Keras, build ``config``'s model and train it; returns (model, history).
 
     The one place a configuration is trained, so a search trial and a re-run of the same
-    configuration follow the same steps and, on CPU, the same curve.
+    configuration follow the same steps and, on CPU, the same curve. ``resume_from`` is a
+    (model, epochs done) pair restored from a checkpoint (``load_checkpoint``): training
+    goes on from the next epoch with the model's weights and optimizer state.
     """
     # Lazy, as everywhere in this package: only a process that trains pays for Keras.
     import keras
@@ -98,7 +103,9 @@ def fit_config(
     keras.utils.set_random_seed(seed)
     epochs = int(config["epochs"] if epochs is None else epochs)
     batch_size = int(config["batch_size"])
-    model = build_model(config, decay_steps=epochs * math.ceil(len(x_train) / batch_size))
+    model, initial_epoch = resume_from or (None, 0)
+    if model is None:
+        model = build_model(config, decay_steps=epochs * math.ceil(len(x_train) / batch_size))
     # Validation needs no small batches: large ones save about 0.3 s an epoch at batch 32.
     validation_batch_size = max(VALIDATION_BATCH_SIZE, batch_size)
     datasets = _datasets_without_autotune(x_train, y_train, batch_size, validation_data, validation_batch_size)
@@ -107,8 +114,25 @@ def fit_config(
     else:
         data = {"x": x_train, "y": y_train, "batch_size": batch_size, "validation_data": validation_data,
                 "validation_batch_size": validation_batch_size}
-    history = model.fit(**data, epochs=epochs, callbacks=list(callbacks or []), verbose=0)
+    history = model.fit(**data, epochs=epochs, initial_epoch=initial_epoch, callbacks=list(callbacks or []), verbose=0)
     return model, history
+
+
+def save_checkpoint(model: Any, folder: Path, *, epochs_done: int) -> None:
+    """The model (weights, optimizer state, its schedule's step) after ``epochs_done`` epochs,
+    into ``folder``, for ``load_checkpoint``."""
+    folder = Path(folder)
+    model.save(folder / CHECKPOINT_MODEL)
+    (folder / CHECKPOINT_STATE).write_text(json.dumps({"epochs_done": int(epochs_done)}))
+
+
+def load_checkpoint(folder: Path) -> tuple[Any, int]:
+    """(model, epochs done) from a folder ``save_checkpoint`` wrote."""
+    import keras  # Lazy: see fit_config.
+
+    folder = Path(folder)
+    state = json.loads((folder / CHECKPOINT_STATE).read_text())
+    return keras.saving.load_model(folder / CHECKPOINT_MODEL), int(state["epochs_done"])
 
 
 def _datasets_without_autotune(

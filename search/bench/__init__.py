@@ -3,10 +3,11 @@
 - ``overhead``: the service against a plain Optuna loop on a fixed list of CNN configurations;
 - ``target``: wall time to a validation accuracy, service against Optuna and KerasTuner;
 - ``utilization``: the share of the machine's CPU time the trials get during a search;
-- ``gpu``: epochs per minute with 1, 2, 4, 8 trials sharing one GPU (GPU machines only).
+- ``gpu``: epochs per minute with 1, 2, 4, 8 trials sharing one GPU (GPU machines only);
+- ``scale``: the driver's own costs with thousands of trials on many simulated slots.
 
 They measure; they are not tests (``tests/bench/`` checks their arithmetic and runs
 one tiny ``overhead``). ``docs/PERFORMANCE.md`` holds the figures and the commands.
 """
 
-__all__ = ["gpu", "overhead", "target", "utilization"]
+__all__ = ["gpu", "overhead", "scale", "target", "utilization"]

@@ -21,6 +21,7 @@ ARM_MODULES = {
     "plain_fixed": "search.bench._plain_arms",
     "optuna_target": "search.bench._plain_arms",
     "kerastuner_target": "search.bench._plain_arms",
+    "scale": "search.bench._scale_arm",
 }
 
 

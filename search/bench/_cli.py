@@ -15,6 +15,7 @@ BENCHMARKS = {
     "target": "wall time until a trial first reaches a validation accuracy: service, Optuna, KerasTuner",
     "utilization": "share of the machine's CPU time that goes to the trials during a search",
     "gpu": "epochs per minute with 1, 2, 4, 8 trials sharing one GPU",
+    "scale": "the driver's own costs with thousands of trials on many simulated slots",
 }
 
 

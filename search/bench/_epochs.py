@@ -10,7 +10,7 @@ import keras
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Records each epoch's seconds (as ``search.epoch_reporter`` measures them: from epoch
+    """Records each epoch's seconds (as the service measures them, ``mnist_models._epochs``: from epoch
     begin to epoch end, validation included), its validation accuracy, and the wall-clock
     time it ended; ``on_epoch`` (optional) sees every epoch as it ends."""
 

@@ -14,7 +14,7 @@ from search.pipeline._settings import run_document, search_plan
 from search.reporting import watch_lines
 from search.run_folder import mirror, where
 from search.study import METRIC, MODE
-from search.tuning import CompactProgress, RecordingASHA, make_tuner
+from search.tuning import CompactProgress, Heartbeat, RecordingASHA, make_tuner
 
 
 def start_new_run(options: RunOptions) -> Outcome:
@@ -37,7 +37,7 @@ def start_new_run(options: RunOptions) -> Outcome:
         scheduler = RecordingASHA(max_epochs=options.max_epochs, metric=METRIC, mode=MODE)
         progress = CompactProgress(space=options.space, num_samples=options.num_samples,
                                    time_budget_s=options.time_budget_s)
-        tuner = make_tuner(plan, split, callbacks=[progress], scheduler=scheduler)
-        outcome = run_search(tuner, scheduler=scheduler, record=record)
+        tuner = make_tuner(plan, split, callbacks=[progress, Heartbeat(run_dir)], scheduler=scheduler)
+        outcome = run_search(tuner, plan=plan, scheduler=scheduler, record=record)
         resume = resume_command(run_dir, options.results)
         return finish(outcome, options=options, record=record, mnist=mnist, resume=resume)

@@ -14,7 +14,7 @@ from search.pipeline._run_record import RunRecord
 from search.pipeline._signals import fit_with_signals
 from search.reporting import summary_table
 from search.run_folder import TRIALS_FILE, now, rows_table, where, write_parquet
-from search.tuning import result_grid_trials, trial_rows
+from search.tuning import SearchPlan, remove_trial_checkpoints, result_grid_trials, trial_rows
 
 
 class RunFailed(RuntimeError):
@@ -28,11 +28,12 @@ class SearchOutcome:
     search_wall_s: float
 
 
-def run_search(tuner: tune.Tuner, *, scheduler: Any, record: RunRecord) -> SearchOutcome:
+def run_search(tuner: tune.Tuner, *, plan: SearchPlan, scheduler: Any, record: RunRecord) -> SearchOutcome:
     """Fit ``tuner``; write ``trials.parquet`` and the run's state; print the closing table.
 
     ``scheduler`` is the one the tuner runs with (its ``stopped_early`` names the trials ASHA
-    stopped). Raises ``RunFailed`` when no trial reported an epoch.
+    stopped). A search that finished drops its trials' checkpoints (an interrupted one keeps
+    them for ``--resume``). Raises ``RunFailed`` when no trial reported an epoch.
     """
     started = time.monotonic()
     try:
@@ -46,6 +47,8 @@ def run_search(tuner: tune.Tuner, *, scheduler: Any, record: RunRecord) -> Searc
     rows = trial_rows(result_grid_trials(grid), list(grid), getattr(scheduler, "stopped_early", set()),
                       interrupted=interrupted)
     write_parquet(record.run_dir / TRIALS_FILE, rows_table(rows))
+    if not interrupted:
+        remove_trial_checkpoints(plan)
     succeeded = [row for row in rows if row["best_val_accuracy"] is not None]
     state = "interrupted" if interrupted else ("finished" if succeeded else "failed")
     search_wall_s = record_state(record, state, started, rows=rows)

@@ -9,7 +9,7 @@ from typing import Any
 from mnist_models import SearchSplit
 from search.cli import RunOptions
 from search.confirmation import ConfirmSettings, confirm_seeds
-from search.run_folder import NOTEBOOK_CACHE_FOLDER, library_versions, now, run_uri
+from search.run_folder import NOTEBOOK_CACHE_FOLDER, driver_identity, library_versions, now, run_uri
 from search.tuning import RayCluster, SearchPlan, default_concurrency
 
 
@@ -66,6 +66,8 @@ def run_document(options: RunOptions, *, plan: SearchPlan, data_sha256: str, spl
         "started": now(),
         "ended": None,
         "state": "running",
+        "driver": driver_identity(),
+        "heartbeat": now(),
     }
 
 

@@ -2,7 +2,8 @@
 
 For every ``RESULTS/NAME/run.json``: name, space, start time, trials, best validation
 accuracy, best confirmed test accuracy and verdict (where the run was confirmed), and state
-(finished, interrupted, failed, running). Reads JSON and Parquet only: nothing in a results
+(finished, interrupted, failed, running, or "driver gone": it says running but its driver
+died, see ``run_folder.driver_gone``; ``--resume`` continues it). Reads JSON and Parquet only: nothing in a results
 folder is unpickled or executed. A storage URI (``s3://``, ``gs://``, ``file://``, as
 ``search.run --results`` takes) is read the same way: each run's ``run.json``, Parquet files
 and, for a run with neither trial table nor trial count, Tune's ``result.json`` files are
@@ -29,6 +30,7 @@ from search.run_folder import (
     RUN_FILE,
     TRIALS_FILE,
     TUNE_FOLDER,
+    driver_gone,
     folder_names_at,
     is_run_folder,
     join_uri,
@@ -104,7 +106,7 @@ def summarize_run(run_dir: Path) -> RunSummary:
         best_val_accuracy=best_val,
         best_test_accuracy=best_test,
         verdict=verdict,
-        state=str(info.get("state") or "unknown"),
+        state="driver gone" if driver_gone(info) else str(info.get("state") or "unknown"),
     )
 
 

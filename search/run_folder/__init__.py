@@ -20,7 +20,15 @@ from search.run_folder._layout import (
     is_run_folder,
     study_url,
 )
-from search.run_folder._run_record import library_versions, now
+from search.run_folder._run_record import (
+    HEARTBEAT_INTERVAL_S,
+    HEARTBEAT_TIMEOUT_S,
+    driver_gone,
+    driver_identity,
+    library_versions,
+    now,
+    seconds_since_heartbeat,
+)
 from search.run_folder._storage import (
     StorageError,
     check_run_uri,
@@ -47,6 +55,8 @@ __all__ = [
     "BEST_MODEL_FILE",
     "CONFIRM_FILE",
     "FIGURE_FILES",
+    "HEARTBEAT_INTERVAL_S",
+    "HEARTBEAT_TIMEOUT_S",
     "HP_PREFIX",
     "NOTEBOOK_CACHE_FOLDER",
     "REPORT_HTML",
@@ -62,6 +72,8 @@ __all__ = [
     "check_run_uri",
     "config_columns",
     "config_from_row",
+    "driver_gone",
+    "driver_identity",
     "folder_names_at",
     "forget",
     "hyperparameter_names",
@@ -83,6 +95,7 @@ __all__ = [
     "read_rows",
     "rows_table",
     "run_uri",
+    "seconds_since_heartbeat",
     "staging_folder",
     "study_url",
     "trial_result_files",

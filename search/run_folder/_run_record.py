@@ -1,10 +1,14 @@
-"""What ``run.json`` records besides the settings: the libraries, the time, where the driver runs."""
+"""What ``run.json`` records besides the settings: the libraries, the time, where the driver runs
+and whether it is still there."""
 
 from __future__ import annotations
 
+import os
 import platform
+import socket
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Mapping
 
 RECORDED_LIBRARIES = ("ray", "tensorflow", "keras", "optuna", "numpy", "pyarrow")
 
@@ -23,3 +27,52 @@ def library_versions() -> dict[str, str]:
 def now() -> str:
     """The time now, as ``run.json`` writes it (UTC, ISO 8601, seconds)."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# The driver stamps run.json this often while it searches (``tuning.Heartbeat``); a run that
+# says "running" but has not been stamped for HEARTBEAT_TIMEOUT_S lost its driver.
+HEARTBEAT_INTERVAL_S = 10.0
+HEARTBEAT_TIMEOUT_S = 90.0
+
+
+def driver_identity() -> dict[str, Any]:
+    """Where this driver runs, as ``run.json`` records it (``driver``)."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def driver_gone(document: Mapping[str, Any], *, at: datetime | None = None, host: str | None = None) -> bool:
+    """Whether a run that says "running" has lost its driver: on the driver's own machine,
+    its process is gone; elsewhere, no heartbeat for ``HEARTBEAT_TIMEOUT_S``. False for a run
+    in any other state."""
+    if document.get("state") != "running":
+        return False
+    driver = document.get("driver") or {}
+    if driver.get("host") == (host or socket.gethostname()) and driver.get("pid"):
+        if not _process_alive(int(driver["pid"])):
+            return True
+    stamped = _parse_time(document.get("heartbeat") or document.get("started"))
+    if stamped is None:
+        return True
+    return ((at or datetime.now(timezone.utc)) - stamped).total_seconds() > HEARTBEAT_TIMEOUT_S
+
+
+def seconds_since_heartbeat(document: Mapping[str, Any], *, at: datetime | None = None) -> float | None:
+    stamped = _parse_time(document.get("heartbeat") or document.get("started"))
+    return None if stamped is None else ((at or datetime.now(timezone.utc)) - stamped).total_seconds()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
+
+
+def _parse_time(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        return None

@@ -4,5 +4,9 @@ so a plain Optuna loop (the benchmarks' peer) uses the same settings as the serv
 from search.study._objective import METRIC, MODE
 from search.study._sampler import TPE_STARTUP_TRIALS, make_sampler
 from search.study._storage import open_study_storage
+from search.study._trials import STOPPED_BY, TUNE_TRIAL_ID, trials_stopped_by
 
-__all__ = ["METRIC", "MODE", "TPE_STARTUP_TRIALS", "make_sampler", "open_study_storage"]
+__all__ = [
+    "METRIC", "MODE", "STOPPED_BY", "TPE_STARTUP_TRIALS", "TUNE_TRIAL_ID", "make_sampler", "open_study_storage",
+    "trials_stopped_by",
+]

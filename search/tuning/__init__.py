@@ -6,8 +6,10 @@ Keras and TensorFlow are imported inside trials only (``_trainable``): the drive
 for them.
 """
 
+from search.tuning._checkpoints import remove_trial_checkpoints
 from search.tuning._autoscaler import autoscaler_max_trials, read_launcher_config, waiting_for_gpus_note
 from search.tuning._curves import FLUSH_SECONDS, SCALAR_TAGS, TrialCurves
+from search.tuning._heartbeat import Heartbeat
 from search.tuning._plan import SearchPlan
 from search.tuning._progress import CompactProgress
 from search.tuning._ray_cluster import WORKER_ENV, ClusterError, RayCluster, shutdown_ray, start_ray
@@ -29,6 +31,7 @@ __all__ = [
     "WORKER_ENV",
     "ClusterError",
     "CompactProgress",
+    "Heartbeat",
     "RayCluster",
     "RecordingASHA",
     "SearchPlan",
@@ -43,6 +46,7 @@ __all__ = [
     "make_trainable",
     "make_tuner",
     "read_launcher_config",
+    "remove_trial_checkpoints",
     "restored_scheduler",
     "restored_tune_config",
     "result_grid_trials",

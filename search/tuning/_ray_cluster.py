@@ -44,9 +44,11 @@ class RayCluster:
 
 
 def start_ray(*, address: str | None, dashboard: bool, cpus_per_trial: float, gpus_per_trial: float,
-              max_concurrent: int | None, worker_env: Mapping[str, str] | None = None) -> RayCluster:
+              max_concurrent: int | None, worker_env: Mapping[str, str] | None = None,
+              num_cpus: int | None = None) -> RayCluster:
     """Join the cluster at ``address`` (or RAY_ADDRESS), or start Ray here on this machine's
-    CPUs with its dashboard on loopback; ``worker_env`` goes to every worker besides
+    CPUs (``num_cpus`` logical ones instead: a simulated cluster, for the scale benchmark)
+    with its dashboard on loopback; ``worker_env`` goes to every worker besides
     ``WORKER_ENV``. Raises ``ClusterError`` for a cluster that cannot run these trials."""
     env = {**WORKER_ENV, **(worker_env or {})}
     os.environ.update(env)
@@ -62,8 +64,9 @@ def start_ray(*, address: str | None, dashboard: bool, cpus_per_trial: float, gp
                                f"cluster (ray start --head, or ray up cluster.yaml) or fix the address")
     else:
         # address="local": a new Ray here, never one that `ray start` left running on this machine.
-        context = ray.init(address="local", include_dashboard=dashboard, dashboard_host="127.0.0.1",
-                           runtime_env=runtime_env, log_to_driver=False, logging_level="ERROR")
+        context = ray.init(address="local", num_cpus=num_cpus, include_dashboard=dashboard,
+                           dashboard_host="127.0.0.1", runtime_env=runtime_env, log_to_driver=False,
+                           logging_level="ERROR")
         dashboard_url = context.dashboard_url if dashboard else None
     resources = {key: float(value) for key, value in ray.cluster_resources().items()
                  if key in ("CPU", "GPU", "memory")}

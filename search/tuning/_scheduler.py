@@ -14,14 +14,15 @@ class RecordingASHA(ASHAScheduler):
     """``ASHAScheduler`` that records the ids of the trials it stops before their last epoch,
     so the results can tell "stopped early by ASHA" from "ran all its epochs"."""
 
-    def __init__(self, *, max_epochs: int, metric: str, mode: str) -> None:
+    def __init__(self, *, max_epochs: int, metric: str, mode: str, grace_epochs: int = ASHA_GRACE_EPOCHS,
+                 reduction_factor: int = ASHA_REDUCTION_FACTOR) -> None:
         super().__init__(
             time_attr="training_iteration",
             metric=metric,
             mode=mode,
             max_t=max_epochs,
-            grace_period=min(ASHA_GRACE_EPOCHS, max_epochs),
-            reduction_factor=ASHA_REDUCTION_FACTOR,
+            grace_period=min(grace_epochs, max_epochs),
+            reduction_factor=reduction_factor,
         )
         self.stopped_early: set[str] = set()
 

@@ -28,8 +28,8 @@ from optuna.trial import TrialState
 from ray.tune import Callback
 from ray.tune.search import Searcher
 
-TUNE_TRIAL_ID = "tune_trial_id"
-STOPPED_BY = "stopped_by"
+from search.study import STOPPED_BY, TUNE_TRIAL_ID
+
 STEP_KEY = "training_iteration"
 
 
@@ -57,12 +57,17 @@ class StudySearcher(Searcher):
         self._finished: set[str] = set()
         self._last_step: dict[str, int] = {}
         self._stopped_early = stopped_early
+        # Seconds each proposal and each write to the study took, in order (the scale benchmark
+        # reads them): what the searcher costs the driver as the study grows.
+        self.suggest_seconds: list[float] = []
+        self.write_seconds: list[float] = []
 
     @property
     def study(self) -> optuna.Study:
         return self._study
 
     def suggest(self, trial_id: str) -> dict | None:
+        started = time.perf_counter()
         if trial_id not in self._trials:
             self._trials[trial_id] = self._study.ask()
         ot_trial = self._trials[trial_id]
@@ -70,6 +75,7 @@ class StudySearcher(Searcher):
         constants = self._space(ot_trial) or {}
         if TUNE_TRIAL_ID not in ot_trial.user_attrs:
             ot_trial.set_user_attr(TUNE_TRIAL_ID, trial_id)
+        self.suggest_seconds.append(time.perf_counter() - started)
         return {**ot_trial.params, **constants}
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
@@ -78,8 +84,7 @@ class StudySearcher(Searcher):
         step, value = result.get(STEP_KEY), result.get(self.metric)
         if step is None or value is None:
             return
-        self._trials[trial_id].report(float(value), int(step))
-        self._last_step[trial_id] = int(step)
+        self._report(trial_id, self._trials[trial_id], float(value), int(step))
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         ot_trial = self._trials.get(trial_id)
@@ -93,8 +98,7 @@ class StudySearcher(Searcher):
             # Removed before it reported anything (Tune stopped it while pending).
             self._tell(trial_id, ot_trial, TrialState.PRUNED)
         elif trial_id in self._stopped_early:
-            ot_trial.set_user_attr(STOPPED_BY, "asha")
-            self._tell(trial_id, ot_trial, TrialState.PRUNED)
+            self._tell(trial_id, ot_trial, TrialState.PRUNED, stopped_by="asha")
         else:
             self._tell(trial_id, ot_trial, TrialState.COMPLETE, value=float(result[self.metric]))
 
@@ -115,8 +119,7 @@ class StudySearcher(Searcher):
             last_result = getattr(trial, "last_result", None) or {}
             if last_result.get(self.metric) is not None:
                 self._report_last_step(trial_id, ot_trial, last_result)
-            ot_trial.set_user_attr(STOPPED_BY, stopped_by)
-            self._tell(trial_id, ot_trial, TrialState.PRUNED)
+            self._tell(trial_id, ot_trial, TrialState.PRUNED, stopped_by=stopped_by)
             closed.append(trial_id)
         return closed
 
@@ -126,11 +129,19 @@ class StudySearcher(Searcher):
 
     def restore(self, checkpoint_path: str) -> None:
         """Take the saved state, but keep the live set of the scheduler this run uses: the
-        saved one is a copy, pickled apart from the scheduler."""
+        saved one is a copy, pickled apart from the scheduler.
+
+        A driver killed between asking the study for a trial and Tune's next save leaves that
+        trial RUNNING in the study with no Tune trial behind it: it is closed as FAIL (it
+        did not end for reasons of its own, so TPE does not learn from it)."""
         live = self._stopped_early
         with open(checkpoint_path, "rb") as stream:
             self.__dict__.update(pickle.load(stream))
         self._stopped_early = live
+        known = {trial.number for trial in self._trials.values()}
+        for orphan in self._study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if orphan.number not in known:
+                self._study.tell(orphan.number, state=TrialState.FAIL, skip_if_finished=True)
 
     def _report_last_step(self, trial_id: str, ot_trial: optuna.Trial, result: dict) -> None:
         """Report the result Tune did not pass on (its scheduler said STOP to it)."""
@@ -138,15 +149,38 @@ class StudySearcher(Searcher):
         value = result.get(self.metric)
         if step is None or value is None or int(step) <= self._last_step.get(trial_id, 0):
             return
-        ot_trial.report(float(value), int(step))
-        self._last_step[trial_id] = int(step)
+        self._report(trial_id, ot_trial, float(value), int(step))
 
-    def _tell(self, trial_id: str, ot_trial: optuna.Trial, state: TrialState, value: float | None = None) -> None:
+    def _report(self, trial_id: str, ot_trial: optuna.Trial, value: float, step: int) -> None:
+        started = time.perf_counter()
         try:
-            self._study.tell(ot_trial, value, state=state)
+            ot_trial.report(value, step)
+            self.write_seconds.append(time.perf_counter() - started)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            # The study holds the trial as finished already: the driver was killed after telling
+            # Optuna and before Tune saved its state, and Tune runs the trial again. The
+            # study keeps the first ending.
+            self._finished.add(trial_id)
+            return
+        self._last_step[trial_id] = step
+
+    def _tell(self, trial_id: str, ot_trial: optuna.Trial, state: TrialState, value: float | None = None,
+              *, stopped_by: str | None = None) -> None:
+        if trial_id in self._finished:
+            return
+        try:
+            if stopped_by is not None:
+                ot_trial.set_user_attr(STOPPED_BY, stopped_by)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            self._finished.add(trial_id)  # finished in the study already (see ``_report``)
+            return
+        started = time.perf_counter()
+        try:
+            self._study.tell(ot_trial, value, state=state, skip_if_finished=True)
+            self.write_seconds.append(time.perf_counter() - started)
         except ValueError:
             # A NaN value cannot be COMPLETE: Optuna's own rule makes it FAIL.
-            self._study.tell(ot_trial, None, state=TrialState.FAIL)
+            self._study.tell(ot_trial, None, state=TrialState.FAIL, skip_if_finished=True)
         self._finished.add(trial_id)
 
 

@@ -10,6 +10,7 @@ from search.run_folder import config_columns
 from search.study import METRIC
 
 TRIAL_STATES = ("completed", "early_stopped", "cut_by_budget", "failed", "interrupted")
+ITERATION = "training_iteration"
 
 
 def trial_rows(trials: Iterable[Any], results: Iterable[Any], stopped_early: set[str], *,
@@ -62,6 +63,7 @@ def _trial_row(trial: Any, result: Any, stopped_early: set[str], interrupted: bo
         # The epochs alone, without the worker's start and the model's building: what a
         # retraining of the same epochs costs (the confirmation plans its budget with it).
         "training_seconds": sum(epoch_times) if epoch_times else None,
+        "worker_rss_mb": _float_or_none(metrics.get("worker_rss_mb")),
         "node_id": metrics.get("node_id"),
         "node_ip": metrics.get("node_ip"),
         "error": _error_text(error) or _error_text_of(trial),
@@ -71,10 +73,17 @@ def _trial_row(trial: Any, result: Any, stopped_early: set[str], interrupted: bo
 
 
 def _reported(history: Any, column: str) -> list[float]:
-    """One figure a trial reported, epoch by epoch (NaN left out), from its metrics table."""
+    """One figure a trial reported, epoch by epoch (NaN left out), from its metrics table.
+
+    An epoch reported twice (a trial run again from an older checkpoint after its driver was
+    killed) counts once, with its last report."""
     if history is None or column not in getattr(history, "columns", ()):
         return []
-    return [float(value) for value in history[column].tolist() if value == value]
+    values = history[column].tolist()
+    if ITERATION in history.columns:
+        by_epoch = dict(zip(history[ITERATION].tolist(), values))
+        values = [by_epoch[epoch] for epoch in sorted(by_epoch)]
+    return [float(value) for value in values if value == value]
 
 
 def _error_text_of(trial: Any) -> str | None:

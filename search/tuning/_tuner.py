@@ -69,13 +69,14 @@ def make_trainable(plan: SearchPlan, split: SearchSplit, *, function: Callable[.
 
 def make_tuner(plan: SearchPlan, split: SearchSplit, *, callbacks: list, scheduler: RecordingASHA,
                points: Mapping[str, Mapping[str, Any]] | None = None,
-               stop: Any = None, function: Callable[..., None] = train_trial) -> tune.Tuner:
+               stop: Any = None, function: Callable[..., None] = train_trial,
+               searcher: StudySearcher | None = None) -> tune.Tuner:
     """The search's Tuner. ``points`` are where the searcher starts (default: the notebook's
     models), ``stop`` a Tune stopper (default none: the budgets end the search), ``function``
-    what a trial runs (default ``train_trial``): the benchmarks pass their own."""
-    if points is None:
-        points = start_points(plan.space, max_epochs=plan.max_epochs)
-    searcher = make_searcher(plan, stopped_early=scheduler.stopped_early, points=points)
+    what a trial runs (default ``train_trial``), ``searcher`` one made by ``make_searcher``
+    (default: made here): the benchmarks pass their own."""
+    if searcher is None:
+        searcher = make_searcher(plan, stopped_early=scheduler.stopped_early, points=points)
     # TrialCurves takes the place of Tune's own TensorBoard logger; StudyCloser closes the
     # Optuna trials that Tune ends without telling the searcher (time budget, failed reuse).
     watchers = [StudyCloser(searcher), NoProgressCsv(), TrialCurves(plan.run_dir)]
@@ -95,7 +96,7 @@ def make_tuner(plan: SearchPlan, split: SearchSplit, *, callbacks: list, schedul
 
 def make_run_config(plan: SearchPlan, *, callbacks: list, stop: Any = None) -> tune.RunConfig:
     """Where Tune writes (the run's ``tune/`` folder, or the storage URI's), its callbacks, the
-    stopper and how often a crashed trial is retried."""
+    stopper, how often a crashed trial is retried, and how many checkpoints a trial keeps."""
     return tune.RunConfig(
         name=TUNE_FOLDER,
         storage_path=plan.storage_uri or str(plan.run_dir),
@@ -103,6 +104,8 @@ def make_run_config(plan: SearchPlan, *, callbacks: list, stop: Any = None) -> t
         stop=stop,
         callbacks=callbacks,
         failure_config=tune.FailureConfig(max_failures=plan.max_failures),
+        # Each epoch's checkpoint replaces the one before (a trial goes on from its last).
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
     )
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import signal
+import socket
 import subprocess
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import optuna
@@ -68,10 +71,11 @@ def test_a_full_disk_at_the_start_leaves_nothing_behind(monkeypatch, tmp_path: P
 
 
 def _finished_trials(study_db: Path) -> int:
+    """Trials the study holds as finished (the run's name is its study's name)."""
     if not study_db.exists():
         return 0
     try:
-        study = optuna.load_study(study_name="interrupted", storage=f"sqlite:///{study_db}")
+        study = optuna.load_study(study_name=study_db.parent.name, storage=f"sqlite:///{study_db}")
     except Exception:
         return 0
     return sum(trial.state.is_finished() for trial in study.trials)
@@ -112,6 +116,53 @@ def test_ctrl_c_saves_the_search_and_resume_finishes_it_without_losing_or_repeat
             assert again["val_accuracy_per_epoch"] == row["val_accuracy_per_epoch"]
     final = json.loads((run_dir / "run.json").read_text())
     assert final["state"] == "finished" and final["resumed"] == 1
+
+
+def test_a_killed_driver_is_told_from_a_running_one_and_resume_continues_it_exactly(tmp_path: Path) -> None:
+    """SIGKILL of the driver and of Ray with it (a lost head node): run.json says nothing
+    but "running", and no trials.parquet is written. The run is listed as having lost its
+    driver, and --resume finishes it: every trial once, none called cut by the budget, every
+    completed trial with its planned epochs, the budget counted from the heartbeat."""
+    argv = [PYTHON, "-m", "search.run", "--space", "dense", "--num-samples", "8", "--train-limit", "1500",
+            "--max-epochs", "2", "--max-concurrent", "1", "--no-dashboard", "--no-confirm", "--results", str(tmp_path),
+            "--name", "killed"]
+    process = subprocess.Popen(argv, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    run_dir = tmp_path / "killed"
+    deadline = time.monotonic() + 240
+    while _finished_trials(run_dir / "study.db") < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert process.poll() is None, "the search ended before it could be killed"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert json.loads((run_dir / "run.json").read_text())["state"] == "running"
+    listed = subprocess.run([PYTHON, "-m", "search.runs", "--results", str(tmp_path)], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=60).stdout
+    assert "driver gone" in listed
+    resumed = subprocess.run([PYTHON, "-m", "search.run", "--resume", "killed", "--results", str(tmp_path),
+                              "--no-dashboard"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    assert "its driver" in resumed.stdout and "is gone" in resumed.stdout
+    rows = pq.read_table(run_dir / "trials.parquet").to_pylist()
+    assert len({row["trial_id"] for row in rows}) == len(rows) == 8
+    assert {row["state"] for row in rows} <= {"completed", "early_stopped"}, [row["state"] for row in rows]
+    assert all(row["epochs_run"] == row["hp_epochs"] for row in rows if row["state"] == "completed")
+    study = optuna.load_study(study_name="killed", storage=f"sqlite:///{run_dir / 'study.db'}")
+    assert not [trial for trial in study.trials if trial.state == optuna.trial.TrialState.RUNNING]
+    final = json.loads((run_dir / "run.json").read_text())
+    assert final["state"] == "finished" and final["resumed"] == 1
+
+
+def test_a_run_whose_driver_is_alive_is_not_resumed(tmp_path: Path, capsys) -> None:
+    (tmp_path / "live").mkdir()
+    (tmp_path / "live" / "run.json").write_text(json.dumps({
+        "argv": ["--space", "cnn"], "state": "running", "driver": {"host": socket.gethostname(), "pid": os.getpid()},
+        "heartbeat": datetime.now(timezone.utc).isoformat()}))
+    before = snapshot(tmp_path)
+    assert search.run.main(["--resume", "live", "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "that run is still running" in err and f"pid {os.getpid()}" in err
+    assert snapshot(tmp_path) == before
 
 
 @pytest.mark.parametrize(

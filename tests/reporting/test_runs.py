@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from search.reporting import list_runs
+from search.run_folder import driver_identity, now
 from tests.conftest import PROJECT_ROOT, PYTHON
 
 FINISHED_START = "2026-11-20T10:00:00+00:00"
@@ -89,13 +90,22 @@ def test_a_confirmed_run_that_beats_nothing_says_no(results: Path) -> None:
 
 def test_a_run_still_going_reads_running_and_a_broken_run_json_is_named(results: Path) -> None:
     (results / "dense-interrupted" / "run.json").write_text(json.dumps({
-        "name": "dense-interrupted", "space": "dense", "started": INTERRUPTED_START, "state": "running"}))
+        "name": "dense-interrupted", "space": "dense", "started": INTERRUPTED_START, "state": "running",
+        "driver": driver_identity(), "heartbeat": now()}))
     broken = results / "broken"
     broken.mkdir()
     (broken / "run.json").write_text("{not json")
     runs = {run.name: run for run in list_runs(results)}
     assert runs["dense-interrupted"].state == "running" and runs["dense-interrupted"].trials == 2
     assert runs["broken"].state == "unreadable run.json"
+
+
+def test_a_run_that_says_running_but_whose_driver_died_is_listed_as_driver_gone(results: Path) -> None:
+    (results / "dense-interrupted" / "run.json").write_text(json.dumps({
+        "name": "dense-interrupted", "space": "dense", "started": INTERRUPTED_START, "state": "running",
+        "driver": {"host": "head-1", "pid": 4242}, "heartbeat": INTERRUPTED_START}))
+    runs = {run.name: run for run in list_runs(results)}
+    assert runs["dense-interrupted"].state == "driver gone"
 
 
 def test_a_missing_results_folder_is_one_line_on_stderr(tmp_path: Path) -> None:

@@ -144,3 +144,32 @@ def test_a_restored_searcher_keeps_the_schedulers_live_set(tmp_path: Path, stora
     live.add("t1")
     search.on_trial_complete("t1", result=epoch(1, 0.2))
     assert stored_trials(storage_url)["t1"].state == TrialState.PRUNED
+
+
+def test_a_trial_asked_for_after_the_last_save_is_failed_when_the_search_is_restored(tmp_path: Path,
+                                                                                      storage_url: str) -> None:
+    """The driver was killed after the searcher asked the study for t2 and before Tune saved its
+    state: Tune knows nothing of t2, so the study must not keep it RUNNING for ever."""
+    search = searcher(storage_url, set())
+    search.suggest("t1")
+    search.save(str(tmp_path / "searcher.pkl"))
+    search.suggest("t2")
+    restored = searcher(storage_url, set())
+    restored.restore(str(tmp_path / "searcher.pkl"))
+    states = {tune_id: trial.state for tune_id, trial in stored_trials(storage_url).items()}
+    assert states == {"t1": TrialState.RUNNING, "t2": TrialState.FAIL}
+
+
+def test_a_result_for_a_trial_the_study_has_finished_already_is_ignored(tmp_path: Path, storage_url: str) -> None:
+    """Tune runs a trial again after a killed driver (its last save predates the trial's end);
+    the study keeps the first ending."""
+    first = searcher(storage_url, set())
+    first.suggest("t1")
+    first.save(str(tmp_path / "searcher.pkl"))  # Tune's last save, before t1 ended
+    first.on_trial_complete("t1", result=epoch(3, 0.9))
+    stale = searcher(storage_url, set())
+    stale.restore(str(tmp_path / "searcher.pkl"))
+    stale.on_trial_result("t1", epoch(1, 0.5))
+    stale.on_trial_complete("t1", result=epoch(3, 0.7))
+    trial = stored_trials(storage_url)["t1"]
+    assert trial.state == TrialState.COMPLETE and trial.value == 0.9

@@ -49,3 +49,14 @@ def test_a_failed_trial_is_failed_with_its_error() -> None:
     [row] = trial_rows([trial], [result], set())
     assert row["state"] == "failed" and row["error"] == "FloatingPointError: training loss became nan in epoch 1"
     assert row["best_val_accuracy"] is None and row["epochs_run"] == 0
+
+
+def test_an_epoch_reported_twice_counts_once_with_its_last_report() -> None:
+    """A trial run again from an older checkpoint after its driver was killed reports an epoch again."""
+    trial = _trial(epochs=2)
+    history = pd.DataFrame({"training_iteration": [1, 1, 2], "val_accuracy": [0.90, 0.91, 0.95],
+                            "epoch_seconds": [5.0, 5.0, 5.0]})
+    result = SimpleNamespace(path=trial.path, config=trial.config, metrics_dataframe=history, error=None, metrics={})
+    [row] = trial_rows([trial], [result], set())
+    assert row["val_accuracy_per_epoch"] == [0.91, 0.95] and row["epochs_run"] == 2 and row["state"] == "completed"
+    assert row["training_seconds"] == 10.0

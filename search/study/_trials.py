@@ -1,0 +1,25 @@
+"""What the study records of each trial beyond Optuna's own fields, and reading it back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+
+# The user attributes every trial of the study carries.
+TUNE_TRIAL_ID = "tune_trial_id"  # the Tune trial it is, to join the study with trials.parquet
+STOPPED_BY = "stopped_by"  # why a PRUNED trial stopped: "asha", "time_budget", "error"
+
+
+def trials_stopped_by(study_file: Path, study_name: str, reason: str) -> set[str]:
+    """The Tune ids of the study's trials that ``reason`` stopped (``"asha"``: the scheduler),
+    read from the study file itself, which every trial's end is committed to as it happens;
+    empty when there is no such study yet."""
+    if not Path(study_file).is_file():
+        return set()
+    try:
+        study = optuna.load_study(study_name=study_name, storage=f"sqlite:///{Path(study_file).resolve()}")
+    except KeyError:  # no study of that name in the file
+        return set()
+    return {str(trial.user_attrs[TUNE_TRIAL_ID]) for trial in study.get_trials(deepcopy=False)
+            if trial.user_attrs.get(STOPPED_BY) == reason and TUNE_TRIAL_ID in trial.user_attrs}
