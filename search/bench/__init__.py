@@ -4,10 +4,11 @@
 - ``target``: wall time to a validation accuracy, service against Optuna and KerasTuner;
 - ``utilization``: the share of the machine's CPU time the trials get during a search;
 - ``gpu``: epochs per minute with 1, 2, 4, 8 trials sharing one GPU (GPU machines only);
-- ``scale``: the driver's own costs with thousands of trials on many simulated slots.
+- ``scale``: the driver's own costs with thousands of trials on many simulated slots;
+- ``memory``: a reused trial slot's memory over a long run of trials.
 
 They measure; they are not tests (``tests/bench/`` checks their arithmetic and runs
 one tiny ``overhead``). ``docs/PERFORMANCE.md`` holds the figures and the commands.
 """
 
-__all__ = ["gpu", "overhead", "scale", "target", "utilization"]
+__all__ = ["gpu", "memory", "overhead", "scale", "target", "utilization"]

@@ -16,6 +16,7 @@ BENCHMARKS = {
     "utilization": "share of the machine's CPU time that goes to the trials during a search",
     "gpu": "epochs per minute with 1, 2, 4, 8 trials sharing one GPU",
     "scale": "the driver's own costs with thousands of trials on many simulated slots",
+    "memory": "a reused trial slot's memory over a long run of one-epoch trials",
 }
 
 

@@ -13,7 +13,8 @@ from ray import tune
 from search.pipeline._run_record import RunRecord
 from search.pipeline._signals import fit_with_signals
 from search.reporting import summary_table
-from search.run_folder import TRIALS_FILE, now, rows_table, where, write_parquet
+from search.run_folder import STUDY_FILE, TRIALS_FILE, now, rows_table, where, write_parquet
+from search.study import close_study_storage
 from search.tuning import SearchPlan, remove_trial_checkpoints, result_grid_trials, trial_rows
 
 
@@ -47,6 +48,7 @@ def run_search(tuner: tune.Tuner, *, plan: SearchPlan, scheduler: Any, record: R
     rows = trial_rows(result_grid_trials(grid), list(grid), getattr(scheduler, "stopped_early", set()),
                       interrupted=interrupted)
     write_parquet(record.run_dir / TRIALS_FILE, rows_table(rows))
+    close_study_storage(record.run_dir / STUDY_FILE)
     if not interrupted:
         remove_trial_checkpoints(plan)
     succeeded = [row for row in rows if row["best_val_accuracy"] is not None]

@@ -3,10 +3,11 @@ so a plain Optuna loop (the benchmarks' peer) uses the same settings as the serv
 
 from search.study._objective import METRIC, MODE
 from search.study._sampler import TPE_STARTUP_TRIALS, make_sampler
-from search.study._storage import open_study_storage
+from search.study._storage import close_study_storage, open_study_storage
 from search.study._trials import STOPPED_BY, TUNE_TRIAL_ID, trials_stopped_by
 
 __all__ = [
-    "METRIC", "MODE", "STOPPED_BY", "TPE_STARTUP_TRIALS", "TUNE_TRIAL_ID", "make_sampler", "open_study_storage",
+    "METRIC", "MODE", "STOPPED_BY", "TPE_STARTUP_TRIALS", "TUNE_TRIAL_ID", "close_study_storage", "make_sampler",
+    "open_study_storage",
     "trials_stopped_by",
 ]

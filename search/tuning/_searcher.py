@@ -1,10 +1,15 @@
 """The search's Optuna study, driven through Tune's public ``Searcher`` interface and told the
 truth about every trial.
 
-The searcher asks the study for each trial (the enqueued start points first, then TPE),
-runs the space's define-by-run function on it, and hands Tune the values. Every epoch a
-trial reports is an intermediate value (step = epoch), the last one included, and each
-trial ends in the state it really ended in:
+Two studies hold the trials. TPE proposes from one in memory, which holds a bounded window
+of them (the best and the latest, ``history_window``): TPE's cost per proposal grows with
+the trials it weighs, and reading a large study back from SQLite at every proposal would
+grow with it too. Every trial is then recorded, with the values TPE chose, in the run's
+SQLite study (``study.db``), the one optuna-dashboard shows and ``--resume`` reads; its
+sampler is never asked for anything (every value is fixed by the proposal).
+
+Every epoch a trial reports is an intermediate value (step = epoch), the last one included,
+and each trial ends in the state it really ended in:
 
 - a trial ASHA stopped is PRUNED (``stopped_by = "asha"``), a trial that raised is FAIL, a
   trial that ran all its epochs is COMPLETE with its last validation accuracy;
@@ -13,14 +18,15 @@ trial ends in the state it really ended in:
   After an interrupt (Ctrl-C) unfinished trials stay RUNNING, since a resumed run goes on
   with them.
 
-Every Optuna trial carries the Tune trial id as the user attribute ``tune_trial_id``, so the
-study and ``trials.parquet`` can be joined.
+Every trial of the SQLite study carries the Tune trial id as the user attribute
+``tune_trial_id``, so the study and ``trials.parquet`` can be joined.
 """
 
 from __future__ import annotations
 
 import pickle
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import optuna
@@ -31,29 +37,48 @@ from ray.tune.search import Searcher
 from search.study import STOPPED_BY, TUNE_TRIAL_ID
 
 STEP_KEY = "training_iteration"
+# TPE weighs at most this many finished trials: the best third of the window, and the
+# latest ones for the rest. Below it (every default run) TPE sees every trial.
+HISTORY_WINDOW = 600
+
+
+@dataclass
+class _Trial:
+    """One trial in both studies: the recorded one (SQLite) and the one TPE weighs (memory)."""
+
+    record: optuna.Trial
+    sampling: optuna.Trial
+    params: dict[str, Any]
+    constants: dict[str, Any]
 
 
 class StudySearcher(Searcher):
-    """Proposes trials from an Optuna study over the define-by-run function ``space``, starting
-    with ``points_to_evaluate``; tells Optuna PRUNED for the trials in ``stopped_early`` (the
-    live set ``RecordingASHA.stopped_early``), FAIL for failed trials, and reports every
-    epoch as an intermediate value."""
+    """Proposes trials with ``sampler`` over the define-by-run function ``space``, starting
+    with ``points_to_evaluate``, and records them in the study of ``storage``; tells Optuna
+    PRUNED for the trials in ``stopped_early`` (the live set ``RecordingASHA.stopped_early``),
+    FAIL for failed trials, and reports every epoch as an intermediate value."""
 
     def __init__(self, *, space: Callable[[optuna.Trial], dict[str, Any]], metric: str, mode: str,
                  storage: optuna.storages.BaseStorage, study_name: str, stopped_early: set[str],
                  points_to_evaluate: Sequence[dict[str, Any]] = (),
-                 sampler: optuna.samplers.BaseSampler | None = None) -> None:
+                 sampler: optuna.samplers.BaseSampler | None = None, history_window: int = HISTORY_WINDOW) -> None:
         # Optuna logs every study it creates at INFO level; the run prints its own lines.
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         super().__init__(metric=metric, mode=mode)
         self._space = space
-        # Early stopping is the scheduler's job, never Optuna's.
-        self._study = optuna.create_study(storage=storage, sampler=sampler, pruner=optuna.pruners.NopPruner(),
-                                          study_name=study_name, load_if_exists=True,
-                                          direction="maximize" if mode == "max" else "minimize")
+        self._direction = "maximize" if mode == "max" else "minimize"
+        self._sampler = sampler or optuna.samplers.TPESampler()
+        self._history_window = history_window
+        # Early stopping is the scheduler's job, never Optuna's; the record's values are all fixed.
+        self._study = optuna.create_study(storage=storage, sampler=optuna.samplers.RandomSampler(),
+                                          pruner=optuna.pruners.NopPruner(), study_name=study_name,
+                                          load_if_exists=True, direction=self._direction)
+        self._storage = storage
+        self._study_id = storage.get_study_id_from_name(study_name)
+        self._sampling = self._new_sampling_study()
         for point in points_to_evaluate:
-            self._study.enqueue_trial(point)
-        self._trials: dict[str, optuna.Trial] = {}
+            self._sampling.enqueue_trial(point)
+        self._trials: dict[str, _Trial] = {}
         self._finished: set[str] = set()
         self._last_step: dict[str, int] = {}
         self._stopped_early = stopped_early
@@ -64,19 +89,34 @@ class StudySearcher(Searcher):
 
     @property
     def study(self) -> optuna.Study:
+        """The recorded study (``study.db``)."""
         return self._study
+
+    @property
+    def weighed_trials(self) -> list[optuna.trial.FrozenTrial]:
+        """The finished trials TPE weighs now (all of them, up to half as many again as the window)."""
+        return self._sampling.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED,
+                                                                 TrialState.FAIL))
 
     def suggest(self, trial_id: str) -> dict | None:
         started = time.perf_counter()
         if trial_id not in self._trials:
-            self._trials[trial_id] = self._study.ask()
-        ot_trial = self._trials[trial_id]
-        # The space's constants come last: they are not choices, and no enqueued value overrides them.
-        constants = self._space(ot_trial) or {}
-        if TUNE_TRIAL_ID not in ot_trial.user_attrs:
-            ot_trial.set_user_attr(TUNE_TRIAL_ID, trial_id)
+            self._trials[trial_id] = self._propose(trial_id)
+        trial = self._trials[trial_id]
         self.suggest_seconds.append(time.perf_counter() - started)
-        return {**ot_trial.params, **constants}
+        # The space's constants come last: they are not choices, and no enqueued value overrides them.
+        return {**trial.params, **trial.constants}
+
+    def _propose(self, trial_id: str) -> _Trial:
+        """TPE's proposal, recorded in the SQLite study with the same values and distributions,
+        in one write."""
+        sampling = self._sampling.ask()
+        constants = self._space(sampling) or {}
+        template = optuna.trial.create_trial(state=TrialState.RUNNING, params=sampling.params,
+                                             distributions=sampling.distributions,
+                                             user_attrs={TUNE_TRIAL_ID: trial_id})
+        record = optuna.trial.Trial(self._study, self._storage.create_new_trial(self._study_id, template))
+        return _Trial(record=record, sampling=sampling, params=sampling.params, constants=constants)
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         if trial_id in self._finished or trial_id not in self._trials:
@@ -87,39 +127,39 @@ class StudySearcher(Searcher):
         self._report(trial_id, self._trials[trial_id], float(value), int(step))
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        ot_trial = self._trials.get(trial_id)
-        if ot_trial is None or trial_id in self._finished:
+        trial = self._trials.get(trial_id)
+        if trial is None or trial_id in self._finished:
             return
         if result:
-            self._report_last_step(trial_id, ot_trial, result)
+            self._report_last_step(trial_id, trial, result)
         if error:
-            self._tell(trial_id, ot_trial, TrialState.FAIL)
+            self._tell(trial_id, trial, TrialState.FAIL)
         elif result is None or result.get(self.metric) is None:
             # Removed before it reported anything (Tune stopped it while pending).
-            self._tell(trial_id, ot_trial, TrialState.PRUNED)
+            self._tell(trial_id, trial, TrialState.PRUNED)
         elif trial_id in self._stopped_early:
-            self._tell(trial_id, ot_trial, TrialState.PRUNED, stopped_by="asha")
+            self._tell(trial_id, trial, TrialState.PRUNED, stopped_by="asha")
         else:
-            self._tell(trial_id, ot_trial, TrialState.COMPLETE, value=float(result[self.metric]))
+            self._tell(trial_id, trial, TrialState.COMPLETE, value=float(result[self.metric]))
 
     def close_unfinished(self, trials: list[Any], *, stopped_by: str) -> list[str]:
         """Close every trial of ``trials`` Optuna still holds as RUNNING: FAIL where Tune failed
         it, else PRUNED (``stopped_by`` says why) with the last result Tune saw for it as its
         last intermediate value. Returns their ids."""
         closed = []
-        for trial in trials:
-            trial_id = str(trial.trial_id)
-            ot_trial = self._trials.get(trial_id)
-            if ot_trial is None or trial_id in self._finished:
+        for tune_trial in trials:
+            trial_id = str(tune_trial.trial_id)
+            trial = self._trials.get(trial_id)
+            if trial is None or trial_id in self._finished:
                 continue
-            if getattr(trial, "status", None) == "ERROR":
-                self._tell(trial_id, ot_trial, TrialState.FAIL)
+            if getattr(tune_trial, "status", None) == "ERROR":
+                self._tell(trial_id, trial, TrialState.FAIL)
                 closed.append(trial_id)
                 continue
-            last_result = getattr(trial, "last_result", None) or {}
+            last_result = getattr(tune_trial, "last_result", None) or {}
             if last_result.get(self.metric) is not None:
-                self._report_last_step(trial_id, ot_trial, last_result)
-            self._tell(trial_id, ot_trial, TrialState.PRUNED, stopped_by=stopped_by)
+                self._report_last_step(trial_id, trial, last_result)
+            self._tell(trial_id, trial, TrialState.PRUNED, stopped_by=stopped_by)
             closed.append(trial_id)
         return closed
 
@@ -131,57 +171,96 @@ class StudySearcher(Searcher):
         """Take the saved state, but keep the live set of the scheduler this run uses: the
         saved one is a copy, pickled apart from the scheduler.
 
-        A driver killed between asking the study for a trial and Tune's next save leaves that
-        trial RUNNING in the study with no Tune trial behind it: it is closed as FAIL (it
-        did not end for reasons of its own, so TPE does not learn from it)."""
+        A driver killed between recording a trial and Tune's next save leaves that trial
+        RUNNING in the recorded study with no Tune trial behind it: it is closed as FAIL (it
+        did not end for reasons of its own)."""
         live = self._stopped_early
         with open(checkpoint_path, "rb") as stream:
             self.__dict__.update(pickle.load(stream))
         self._stopped_early = live
-        known = {trial.number for trial in self._trials.values()}
+        known = {trial.record.number for trial in self._trials.values()}
         for orphan in self._study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if orphan.number not in known:
                 self._study.tell(orphan.number, state=TrialState.FAIL, skip_if_finished=True)
 
-    def _report_last_step(self, trial_id: str, ot_trial: optuna.Trial, result: dict) -> None:
+    def _report_last_step(self, trial_id: str, trial: _Trial, result: dict) -> None:
         """Report the result Tune did not pass on (its scheduler said STOP to it)."""
         step = result.get(STEP_KEY)
         value = result.get(self.metric)
         if step is None or value is None or int(step) <= self._last_step.get(trial_id, 0):
             return
-        self._report(trial_id, ot_trial, float(value), int(step))
+        self._report(trial_id, trial, float(value), int(step))
 
-    def _report(self, trial_id: str, ot_trial: optuna.Trial, value: float, step: int) -> None:
+    def _report(self, trial_id: str, trial: _Trial, value: float, step: int) -> None:
         started = time.perf_counter()
         try:
-            ot_trial.report(value, step)
-            self.write_seconds.append(time.perf_counter() - started)
+            trial.record.report(value, step)
         except optuna.exceptions.UpdateFinishedTrialError:
             # The study holds the trial as finished already: the driver was killed after telling
             # Optuna and before Tune saved its state, and Tune runs the trial again. The
             # study keeps the first ending.
             self._finished.add(trial_id)
             return
+        self.write_seconds.append(time.perf_counter() - started)
+        trial.sampling.report(value, step)
         self._last_step[trial_id] = step
 
-    def _tell(self, trial_id: str, ot_trial: optuna.Trial, state: TrialState, value: float | None = None,
+    def _tell(self, trial_id: str, trial: _Trial, state: TrialState, value: float | None = None,
               *, stopped_by: str | None = None) -> None:
         if trial_id in self._finished:
             return
-        try:
-            if stopped_by is not None:
-                ot_trial.set_user_attr(STOPPED_BY, stopped_by)
-        except optuna.exceptions.UpdateFinishedTrialError:
-            self._finished.add(trial_id)  # finished in the study already (see ``_report``)
-            return
         started = time.perf_counter()
         try:
-            self._study.tell(ot_trial, value, state=state, skip_if_finished=True)
-            self.write_seconds.append(time.perf_counter() - started)
-        except ValueError:
-            # A NaN value cannot be COMPLETE: Optuna's own rule makes it FAIL.
-            self._study.tell(ot_trial, None, state=TrialState.FAIL, skip_if_finished=True)
+            if stopped_by is not None:
+                trial.record.set_user_attr(STOPPED_BY, stopped_by)
+            self._tell_both(trial, state, value)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # finished in the study already (see ``_report``)
+        self.write_seconds.append(time.perf_counter() - started)
         self._finished.add(trial_id)
+        self._keep_sampling_window()
+
+    def _tell_both(self, trial: _Trial, state: TrialState, value: float | None) -> None:
+        for ot_trial in (trial.record, trial.sampling):
+            try:
+                ot_trial.study.tell(ot_trial, value, state=state, skip_if_finished=True)
+            except ValueError:
+                # A NaN value cannot be COMPLETE: Optuna's own rule makes it FAIL.
+                ot_trial.study.tell(ot_trial, None, state=TrialState.FAIL, skip_if_finished=True)
+
+    def _new_sampling_study(self) -> optuna.Study:
+        return optuna.create_study(sampler=self._sampler, pruner=optuna.pruners.NopPruner(),
+                                   direction=self._direction)
+
+    def _keep_sampling_window(self) -> None:
+        """Once the study TPE weighs holds half as many finished trials again as the window, start
+        it afresh with the window (the best third, the latest for the rest) and the trials
+        still running, so that a proposal's cost stays bounded however long the search."""
+        finished = self.weighed_trials
+        if len(finished) < self._history_window * 3 // 2:
+            return
+        scored = [trial for trial in finished if trial.state == TrialState.COMPLETE]
+        best = sorted(scored, key=lambda trial: trial.value, reverse=self._direction == "maximize")
+        kept = {trial.number: trial for trial in best[: self._history_window // 3]}
+        for trial in reversed(finished):
+            if len(kept) >= self._history_window:
+                break
+            kept.setdefault(trial.number, trial)
+        fresh = self._new_sampling_study()
+        fresh.add_trials(sorted(kept.values(), key=lambda trial: trial.number))
+        for trial_id, trial in self._trials.items():
+            if trial_id not in self._finished:
+                trial.sampling = self._rerun_in(fresh, trial)
+        self._sampling = fresh
+
+    def _rerun_in(self, study: optuna.Study, trial: _Trial) -> optuna.Trial:
+        """A running trial in ``study``: the same values, the epochs reported so far."""
+        study.enqueue_trial(trial.params)
+        sampling = study.ask()
+        self._space(sampling)
+        for step, value in sorted(trial.sampling.study.trials[trial.sampling.number].intermediate_values.items()):
+            sampling.report(value, step)
+        return sampling
 
 
 class StudyCloser(Callback):

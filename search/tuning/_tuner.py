@@ -9,7 +9,7 @@ from ray import tune
 from ray.tune.logger import CSVLoggerCallback
 
 from mnist_models import SearchSplit
-from search.run_folder import STUDY_FILE, TUNE_FOLDER
+from search.run_folder import STUDY_FILE, TUNE_FOLDER, is_shared_path
 from search.study import METRIC, MODE, make_sampler, open_study_storage
 from search.tuning._curves import TrialCurves
 from search.tuning._plan import SearchPlan
@@ -50,7 +50,7 @@ def make_searcher(plan: SearchPlan, *, stopped_early: set[str],
         mode=MODE,
         points_to_evaluate=[dict(point) for point in points.values()],
         sampler=make_sampler(plan.seed),
-        storage=open_study_storage(plan.run_dir / STUDY_FILE),
+        storage=open_study_storage(plan.run_dir / STUDY_FILE, write_ahead_log=not is_shared_path(plan.run_dir)),
         study_name=plan.name,
         stopped_early=stopped_early,
     )

@@ -13,6 +13,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from search.study import open_study_storage
 from search.tuning import STOPPED_BY, TUNE_TRIAL_ID, StudyCloser, StudySearcher
 
 
@@ -173,3 +174,35 @@ def test_a_result_for_a_trial_the_study_has_finished_already_is_ignored(tmp_path
     stale.on_trial_complete("t1", result=epoch(3, 0.7))
     trial = stored_trials(storage_url)["t1"]
     assert trial.state == TrialState.COMPLETE and trial.value == 0.9
+
+
+def test_tpe_weighs_a_bounded_window_of_trials_the_best_of_them_kept(storage_url: str) -> None:
+    """Past half as many again as the window, TPE's study starts afresh with the best third and
+    the latest trials: a proposal's cost stays bounded in a search of thousands of trials,
+    while the recorded study keeps every one."""
+    search = StudySearcher(space=space, metric="val_accuracy", mode="max", stopped_early=set(),
+                           sampler=optuna.samplers.TPESampler(seed=0), history_window=30,
+                           storage=optuna.storages.RDBStorage(storage_url), study_name="toy")
+    scores = {}
+    for number in range(80):
+        trial_id = f"t{number}"
+        search.suggest(trial_id)
+        scores[trial_id] = 0.5 + (number * 37 % 80) / 1000
+        search.on_trial_complete(trial_id, result=epoch(3, scores[trial_id]))
+    weighed = search.weighed_trials
+    assert 30 <= len(weighed) < 45
+    best_ten = sorted(scores.values(), reverse=True)[:10]
+    assert best_ten == sorted((trial.value for trial in weighed), reverse=True)[:10]
+    assert len(stored_trials(storage_url)) == 80
+
+
+def test_the_searcher_with_its_study_file_pickles_as_tune_saves_it(tmp_path: Path) -> None:
+    search = StudySearcher(space=space, metric="val_accuracy", mode="max", stopped_early=set(),
+                           storage=open_study_storage(tmp_path / "study.db"), study_name="toy")
+    search.suggest("t1")
+    search.save(str(tmp_path / "searcher.pkl"))
+    restored = StudySearcher(space=space, metric="val_accuracy", mode="max", stopped_early=set(),
+                             storage=open_study_storage(tmp_path / "study.db"), study_name="toy")
+    restored.restore(str(tmp_path / "searcher.pkl"))
+    restored.on_trial_complete("t1", result=epoch(3, 0.9))
+    assert stored_trials(f"sqlite:///{tmp_path / 'study.db'}")["t1"].state == TrialState.COMPLETE
