@@ -1,5 +1,6 @@
 """MNIST data and Keras model builders. No Ray here."""
 
+from mnist_models._architecture import ARCHITECTURE_DEFAULTS, ConfigError, conv_sides, parameter_count
 from mnist_models._data import (
     NUM_CLASSES,
     SHIPPED_MNIST_SHA256,
@@ -18,7 +19,6 @@ from mnist_models._data import (
 from mnist_models._training_process import RECYCLE_MB, TrainingFailed, TrainingProcess
 from mnist_models._training import (
     configure_tensorflow,
-    count_parameters,
     fit_config,
     keras_backend,
     load_checkpoint,
@@ -37,10 +37,12 @@ def build_model(config, *, decay_steps=None):
 
 
 __all__ = [
+    "ARCHITECTURE_DEFAULTS",
     "NUM_CLASSES",
     "RECYCLE_MB",
     "SHIPPED_MNIST_SHA256",
     "VALIDATION_SIZE",
+    "ConfigError",
     "DataError",
     "FinalSplit",
     "Mnist",
@@ -49,12 +51,13 @@ __all__ = [
     "TrainingProcess",
     "build_model",
     "configure_tensorflow",
-    "count_parameters",
+    "conv_sides",
     "final_split",
     "fit_config",
     "keras_backend",
     "load_checkpoint",
     "load_mnist",
+    "parameter_count",
     "save_checkpoint",
     "scale_pixels",
     "search_split",

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from mnist_models._architecture import ConfigError, conv_sides
 from mnist_models._data import IMAGE_SHAPE, NUM_CLASSES
 
 AUGMENT_SHIFT = 0.1  # fraction of the image: up to about 3 pixels
@@ -15,10 +16,6 @@ AUGMENT_ROTATION = 0.05  # fraction of a full turn: up to 18 degrees
 # Run 8 training steps per call into TensorFlow: measured 22-28 % less time per epoch at
 # batch 32 on one CPU thread, the same accuracy (docs/PERFORMANCE.md, `search.bench levers`).
 STEPS_PER_EXECUTION = 8
-
-
-class ConfigError(ValueError):
-    """A configuration that does not describe a buildable model."""
 
 
 def build_model(config: Mapping[str, Any], *, decay_steps: int | None = None) -> keras.Model:
@@ -34,14 +31,34 @@ def build_model(config: Mapping[str, Any], *, decay_steps: int | None = None) ->
         model = _build_cnn(config)
     else:
         raise ConfigError(f"config family is {family!r}, but must be 'dense' or 'cnn'")
+    smoothing = float(config.get("label_smoothing", 0.0))
     model.compile(
         optimizer=make_optimizer(config["optimizer"], learning_rate_of(config, decay_steps)),
-        loss="sparse_categorical_crossentropy",
+        loss=SmoothedSparseCrossentropy(smoothing) if smoothing > 0 else "sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=STEPS_PER_EXECUTION,
     )
     _create_training_variables(model)
     return model
+
+
+@keras.saving.register_keras_serializable(package="mnist_models")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy with label smoothing for integer labels (Keras's sparse loss has none): the
+    true class's target is 1 - smoothing + smoothing / 10, every other class's smoothing / 10."""
+
+    def __init__(self, smoothing: float = 0.0, name: str = "smoothed_sparse_crossentropy", **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
+        self.smoothing = float(smoothing)
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        log_p = keras.ops.log(keras.ops.clip(y_pred, 1e-7, 1.0 - 1e-7))
+        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1, 1)), "int32")
+        true_class = -keras.ops.squeeze(keras.ops.take_along_axis(log_p, labels, axis=-1), axis=-1)
+        return (1.0 - self.smoothing) * true_class + self.smoothing * -keras.ops.mean(log_p, axis=-1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "smoothing": self.smoothing}
 
 
 def _create_training_variables(model: keras.Model) -> None:
@@ -86,10 +103,25 @@ def make_optimizer(name: str, learning_rate: Any) -> keras.optimizers.Optimizer:
     raise ConfigError(f"optimizer is {name!r}, but must be one of adam, adamw, rmsprop, sgd")
 
 
+def _augmentation() -> list[layers.Layer]:
+    """Light augmentation of (28, 28, 1) images, active only while training."""
+    return [layers.RandomTranslation(AUGMENT_SHIFT, AUGMENT_SHIFT, fill_mode="constant"),
+            layers.RandomRotation(AUGMENT_ROTATION, fill_mode="constant")]
+
+
 def _build_dense(config: Mapping[str, Any]) -> keras.Model:
-    model_layers: list[layers.Layer] = [keras.Input(shape=IMAGE_SHAPE), layers.Flatten()]
+    model_layers: list[layers.Layer] = [keras.Input(shape=IMAGE_SHAPE)]
+    if config.get("augment", False):
+        model_layers += [layers.Reshape((*IMAGE_SHAPE, 1)), *_augmentation()]
+    model_layers.append(layers.Flatten())
+    batch_norm = bool(config.get("batch_norm", False))
     for layer in range(int(config["n_layers"])):
-        model_layers.append(layers.Dense(int(config[f"units_{layer}"]), activation=config["activation"]))
+        units = int(config[f"units_{layer}"])
+        if batch_norm:
+            model_layers += [layers.Dense(units, use_bias=False), layers.BatchNormalization(),
+                             layers.Activation(config["activation"])]
+        else:
+            model_layers.append(layers.Dense(units, activation=config["activation"]))
         dropout = float(config[f"dropout_{layer}"])
         if dropout > 0:
             model_layers.append(layers.Dropout(dropout))
@@ -100,38 +132,40 @@ def _build_dense(config: Mapping[str, Any]) -> keras.Model:
 def _build_cnn(config: Mapping[str, Any]) -> keras.Model:
     model_layers: list[layers.Layer] = [keras.Input(shape=IMAGE_SHAPE), layers.Reshape((*IMAGE_SHAPE, 1))]
     if config["augment"]:
-        # Light augmentation, active only while training.
-        model_layers += [
-            layers.RandomTranslation(AUGMENT_SHIFT, AUGMENT_SHIFT, fill_mode="constant"),
-            layers.RandomRotation(AUGMENT_ROTATION, fill_mode="constant"),
-        ]
+        model_layers += _augmentation()
     padding = config["padding"]
     pooling = layers.MaxPooling2D if config["pooling"] == "max" else layers.AveragePooling2D
-    side = IMAGE_SHAPE[0]
+    conv_sides(config)  # refuses blocks that leave no pixels
     for block in range(int(config["n_blocks"])):
-        kernel = int(config[f"kernel_{block}"])
-        side = side - kernel + 1 if padding == "valid" else side
-        side //= 2
-        if side < 1:
-            raise ConfigError(
-                f"conv block {block} leaves no pixels ({config['n_blocks']} blocks, kernels "
-                f"{[config[f'kernel_{b}'] for b in range(int(config['n_blocks']))]}, padding "
-                f"{padding!r}): use padding 'same' or fewer blocks"
-            )
-        filters = int(config[f"filters_{block}"])
+        kernel, filters = int(config[f"kernel_{block}"]), int(config[f"filters_{block}"])
+        # The first block sees one channel: a depthwise-separable convolution there is no saving.
+        convolution = layers.SeparableConv2D if config.get("separable", False) and block > 0 else layers.Conv2D
         if config["batch_norm"]:
             model_layers += [
-                layers.Conv2D(filters, kernel, padding=padding, use_bias=False),
+                convolution(filters, kernel, padding=padding, use_bias=False),
                 layers.BatchNormalization(),
                 layers.Activation("relu"),
             ]
         else:
-            model_layers.append(layers.Conv2D(filters, kernel, padding=padding, activation="relu"))
+            model_layers.append(convolution(filters, kernel, padding=padding, activation="relu"))
         model_layers.append(pooling(2))
     if float(config["dropout"]) > 0:
         model_layers.append(layers.Dropout(float(config["dropout"])))
-    model_layers += [layers.Flatten(), layers.Dense(int(config["dense_units"]), activation="relu")]
-    if float(config["dense_dropout"]) > 0:
-        model_layers.append(layers.Dropout(float(config["dense_dropout"])))
-    model_layers.append(layers.Dense(NUM_CLASSES, activation="softmax"))
-    return keras.Sequential(model_layers, name="cnn")
+    return keras.Sequential(model_layers + _cnn_head(config), name="cnn")
+
+
+def _cnn_head(config: Mapping[str, Any]) -> list[layers.Layer]:
+    """flatten: Flatten, a dense layer, the classifier (the notebook's); gap: global average
+    pooling, the classifier; conv1x1: a 1x1 convolution to the 10 classes, then global average
+    pooling (no dense layer at all)."""
+    head = config.get("head", "flatten")
+    if head == "flatten":
+        model_layers = [layers.Flatten(), layers.Dense(int(config["dense_units"]), activation="relu")]
+        if float(config["dense_dropout"]) > 0:
+            model_layers.append(layers.Dropout(float(config["dense_dropout"])))
+        return model_layers + [layers.Dense(NUM_CLASSES, activation="softmax")]
+    if head == "gap":
+        return [layers.GlobalAveragePooling2D(), layers.Dense(NUM_CLASSES, activation="softmax")]
+    if head == "conv1x1":
+        return [layers.Conv2D(NUM_CLASSES, 1), layers.GlobalAveragePooling2D(), layers.Activation("softmax")]
+    raise ConfigError(f"head is {head!r}, but must be 'flatten', 'gap' or 'conv1x1'")

@@ -73,10 +73,6 @@ def trial_seed(run_seed: int, config: Mapping[str, Any]) -> int:
     return int.from_bytes(hashlib.sha256(canonical.encode()).digest()[:4], "little") % (2**31 - 1)
 
 
-def count_parameters(model: Any) -> int:
-    return int(model.count_params())
-
-
 def fit_config(
     config: Mapping[str, Any],
     x_train: Any,

@@ -4,9 +4,11 @@ from spaces._cnn import cnn_space
 from spaces._describe import describe
 from spaces._dense import dense_space
 from spaces._notebook import NOTEBOOK_POINTS, NOTEBOOK_SPACE
+from spaces._smallest import smallest_candidates
 from spaces._registry import (
     COSINE_VARIANT,
     DERIVED_KEYS,
+    SIZE_AWARE_SPACES,
     SPACES,
     UnknownSpaceError,
     config_from_point,
@@ -14,6 +16,7 @@ from spaces._registry import (
     notebook_config,
     notebook_model_of,
     notebook_points,
+    parameter_names,
     start_points,
 )
 
@@ -22,6 +25,7 @@ __all__ = [
     "DERIVED_KEYS",
     "NOTEBOOK_POINTS",
     "NOTEBOOK_SPACE",
+    "SIZE_AWARE_SPACES",
     "SPACES",
     "UnknownSpaceError",
     "cnn_space",
@@ -32,5 +36,7 @@ __all__ = [
     "notebook_config",
     "notebook_model_of",
     "notebook_points",
+    "parameter_names",
+    "smallest_candidates",
     "start_points",
 ]

@@ -12,9 +12,16 @@ MAX_CONV_BLOCKS = 3
 FILTERS_RANGE = (8, 32)
 CNN_OPTIMIZERS = ("adam", "adamw", "rmsprop")
 CNN_LEARNING_RATE_RANGE = (3e-4, 1e-2)
+# What a size-aware search adds (--objective pareto, --max-params): fewer filters, and heads
+# and convolutions that cost few parameters.
+SMALL_FILTERS_RANGE = (4, 32)
+HEADS = ("flatten", "gap", "conv1x1")
+# The values a configuration without the size-aware keys has (the notebook's model, and every
+# configuration of a search for accuracy alone).
+SIZE_AWARE_DEFAULTS = {"head": "flatten", "separable": False}
 
 
-def cnn_space(trial: optuna.Trial, *, max_epochs: int) -> dict[str, Any]:
+def cnn_space(trial: optuna.Trial, *, max_epochs: int, size_aware: bool = False) -> dict[str, Any]:
     """1-3 convolution blocks (filters, kernel), pooling, batch norm, dropout, a dense
     layer, light augmentation on or off, and the training values.
 
@@ -31,16 +38,28 @@ def cnn_space(trial: optuna.Trial, *, max_epochs: int) -> dict[str, Any]:
     - Adam, AdamW, RMSprop, learning rates 3e-4 to 1e-2: every SGD trial and every trial
       below 3e-4 of two 10-minute searches was stopped at the first rung (validation
       accuracy 0.86-0.94), so they only took time from the others.
+
+    ``size_aware`` (a search that weighs parameters too) also offers what small models need:
+    filters from 4, a head of global average pooling ('gap') or of a 1x1 convolution to the
+    classes ('conv1x1') instead of flatten + dense, and depthwise-separable convolutions after
+    the first block (docs/SPACES.md gives the figures measured for them).
     """
     n_blocks = trial.suggest_int("n_blocks", 1, MAX_CONV_BLOCKS)
+    filters_range = SMALL_FILTERS_RANGE if size_aware else FILTERS_RANGE
     for block in range(n_blocks):
-        trial.suggest_int(f"filters_{block}", *FILTERS_RANGE, log=True)
+        trial.suggest_int(f"filters_{block}", *filters_range, log=True)
         trial.suggest_categorical(f"kernel_{block}", (3, 5))
+    head = "flatten"
+    if size_aware:
+        head = trial.suggest_categorical("head", HEADS)
+        if n_blocks > 1:
+            trial.suggest_categorical("separable", (False, True))
     trial.suggest_categorical("pooling", ("max", "avg"))
     trial.suggest_categorical("batch_norm", (False, True))
     trial.suggest_float("dropout", 0.0, 0.5)
-    trial.suggest_int("dense_units", 32, 256, log=True)
-    trial.suggest_float("dense_dropout", 0.0, 0.5)
+    if head == "flatten":
+        trial.suggest_int("dense_units", 32, 256, log=True)
+        trial.suggest_float("dense_dropout", 0.0, 0.5)
     trial.suggest_categorical("augment", (False, True))
     suggest_training(trial, max_epochs=max_epochs, optimizers=CNN_OPTIMIZERS,
                      learning_rate_range=CNN_LEARNING_RATE_RANGE)

@@ -15,7 +15,7 @@ NOTEBOOK_POINTS: dict[str, dict[str, Any]] = {
         "n_layers": 2,
         "units_0": 256, "dropout_0": 0.2,
         "units_1": 256, "dropout_1": 0.0,
-        "activation": "relu",
+        "activation": "relu", "batch_norm": False, "augment": False, "label_smoothing": 0.0,
         "optimizer": "rmsprop", "learning_rate": 0.001, "lr_schedule": "constant", "batch_size": 128, "epochs": 10,
     },
     # 784 -> 512 (Dropout 0.25) -> 256 (Dropout 0.2) -> 128 -> 64 -> 10; RMSprop, batch 128, 15 epochs.
@@ -25,7 +25,7 @@ NOTEBOOK_POINTS: dict[str, dict[str, Any]] = {
         "units_1": 256, "dropout_1": 0.2,
         "units_2": 128, "dropout_2": 0.0,
         "units_3": 64, "dropout_3": 0.0,
-        "activation": "relu",
+        "activation": "relu", "batch_norm": False, "augment": False, "label_smoothing": 0.0,
         "optimizer": "rmsprop", "learning_rate": 0.001, "lr_schedule": "constant", "batch_size": 128, "epochs": 15,
     },
     # Conv 10 k5 -> MaxPool -> Conv 20 k5 -> MaxPool -> Dropout 0.25 -> Dense 100 -> 10; Adam, batch 32, 5 epochs.

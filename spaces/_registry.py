@@ -7,13 +7,16 @@ from typing import Any, Callable, Mapping
 
 import optuna
 
-from spaces._cnn import cnn_space
+from spaces._cnn import SIZE_AWARE_DEFAULTS, cnn_space
 from spaces._dense import dense_space
 from spaces._notebook import NOTEBOOK_POINTS, NOTEBOOK_SPACE
 
 SpaceFunction = Callable[[optuna.Trial], dict[str, Any]]
 
 SPACES: dict[str, Callable[..., dict[str, Any]]] = {"dense": dense_space, "cnn": cnn_space}
+# The spaces that offer more when a search weighs parameters, and the values the added keys
+# have in a configuration without them.
+SIZE_AWARE_SPACES: dict[str, dict[str, Any]] = {"cnn": SIZE_AWARE_DEFAULTS}
 
 # What the spaces return rather than suggest: the model family, and values that follow from
 # suggested ones (the CNN's padding follows from its number of blocks). They are part of every
@@ -21,20 +24,27 @@ SPACES: dict[str, Callable[..., dict[str, Any]]] = {"dense": dense_space, "cnn":
 DERIVED_KEYS = frozenset({"family", "padding"})
 # The name of a notebook model's start point with a cosine learning-rate decay: 'cnn_small+cosine'.
 COSINE_VARIANT = "+cosine"
+# Random configurations drawn to find every parameter a space can suggest (a few dozen take
+# every branch of the spaces here; many more make it certain).
+PARAMETER_NAME_PROBES = 400
 
 
 class UnknownSpaceError(ValueError):
     pass
 
 
-def get_space(name: str, *, max_epochs: int) -> SpaceFunction:
-    """The define-by-run function of space ``name``, with epochs capped at ``max_epochs``."""
+def get_space(name: str, *, max_epochs: int, size_aware: bool = False) -> SpaceFunction:
+    """The define-by-run function of space ``name``, with epochs capped at ``max_epochs``;
+    ``size_aware`` for a search that weighs parameters too (spaces that have nothing to add
+    for it are the same either way)."""
     if name not in SPACES:
         raise UnknownSpaceError(
             f"unknown space {name!r}: choose one of {', '.join(sorted(SPACES))}"
         )
     if max_epochs < 1:
         raise ValueError(f"max_epochs is {max_epochs}, but must be >= 1")
+    if size_aware and name in SIZE_AWARE_SPACES:
+        return functools.partial(SPACES[name], max_epochs=max_epochs, size_aware=True)
     return functools.partial(SPACES[name], max_epochs=max_epochs)
 
 
@@ -47,7 +57,7 @@ def notebook_points(space_name: str, *, max_epochs: int) -> dict[str, dict[str, 
     }
 
 
-def start_points(space_name: str, *, max_epochs: int) -> dict[str, dict[str, Any]]:
+def start_points(space_name: str, *, max_epochs: int, size_aware: bool = False) -> dict[str, dict[str, Any]]:
     """Where the search starts: the notebook's models of ``space_name``, then each of them
     again with a cosine learning-rate decay (named ``<model>+cosine``).
 
@@ -58,13 +68,17 @@ def start_points(space_name: str, *, max_epochs: int) -> dict[str, dict[str, Any
     with choices that hide its effect, and TPE then stops proposing it.
     """
     points = notebook_points(space_name, max_epochs=max_epochs)
+    if size_aware and space_name in SIZE_AWARE_SPACES:
+        # The size-aware space suggests these too: the notebook's model has their defaults.
+        points = {model: {**point, **SIZE_AWARE_SPACES[space_name]} for model, point in points.items()}
     with_schedule = {f"{model}{COSINE_VARIANT}": {**point, "lr_schedule": "cosine"} for model, point in points.items()}
     return {**points, **with_schedule}
 
 
-def config_from_point(space_name: str, point: dict[str, Any], *, max_epochs: int) -> dict[str, Any]:
+def config_from_point(space_name: str, point: dict[str, Any], *, max_epochs: int,
+                      size_aware: bool = False) -> dict[str, Any]:
     """The full configuration (suggested values and constants) the space gives for ``point``."""
-    space = get_space(space_name, max_epochs=max_epochs)
+    space = get_space(space_name, max_epochs=max_epochs, size_aware=size_aware)
     trial = optuna.trial.FixedTrial(point)
     constants = space(trial)
     return {**trial.params, **constants}
@@ -83,7 +97,11 @@ def notebook_model_of(config: Mapping[str, Any]) -> str | None:
     ``'cnn_small+cosine'`` for the same model with a cosine learning-rate decay (the start
     points of the search); None for any other configuration."""
     for model, point in NOTEBOOK_POINTS.items():
-        if config.get("family", NOTEBOOK_SPACE[model]) != NOTEBOOK_SPACE[model]:
+        space = NOTEBOOK_SPACE[model]
+        if config.get("family", space) != space:
+            continue
+        defaults = SIZE_AWARE_SPACES.get(space, {})
+        if any(config.get(key, default) != default for key, default in defaults.items()):
             continue
         if not all(config.get(key) == value for key, value in point.items() if key not in ("epochs", "lr_schedule")):
             continue
@@ -93,3 +111,17 @@ def notebook_model_of(config: Mapping[str, Any]) -> str | None:
         if schedule == "cosine":
             return f"{model}{COSINE_VARIANT}"
     return None
+
+
+def parameter_names(space_name: str, *, max_epochs: int, size_aware: bool = False) -> set[str]:
+    """Every parameter ``space_name`` can suggest (conditional ones included), found by running
+    it on random values long enough to take every branch."""
+    space = get_space(space_name, max_epochs=max_epochs, size_aware=size_aware)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    names: set[str] = set()
+    for _ in range(PARAMETER_NAME_PROBES):
+        trial = study.ask()
+        space(trial)
+        names |= set(trial.params)
+        study.tell(trial, 0.0)
+    return names

@@ -22,6 +22,7 @@ ARM_MODULES = {
     "optuna_target": "search.bench._plain_arms",
     "kerastuner_target": "search.bench._plain_arms",
     "scale": "search.bench._scale_arm",
+    "scale_bare_tune": "search.bench._scale_arm",
 }
 
 

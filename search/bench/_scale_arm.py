@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import resource
 import statistics
 import tempfile
@@ -107,6 +108,36 @@ def _figures(spec: dict[str, Any], rows: list[dict[str, Any]], searcher: Any, *,
     }
 
 
+def bare_tune(spec: dict[str, Any]) -> dict[str, Any]:
+    """The floor on this machine: the same sleeping trials through Tune alone (random search
+    over one number, FIFO, reused actors, no logger, no callback of the service)."""
+    trials, slots, epochs = int(spec["trials"]), int(spec["slots"]), int(spec["epochs"])
+    epoch_seconds = float(spec["epoch_seconds"])
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    ray.init(address="local", num_cpus=slots, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    try:
+        sleeping = sleeping_trial(epochs, epoch_seconds)
+        tuner = tune.Tuner(
+            lambda config: sleeping(config, split=None, run_seed=0, threads=1, use_gpu=False),
+            param_space={"x": tune.uniform(0, 1)},
+            tune_config=tune.TuneConfig(num_samples=trials, max_concurrent_trials=slots, reuse_actors=True,
+                                        metric=METRIC, mode=MODE),
+            run_config=tune.RunConfig(storage_path=str(Path(spec["work_dir"]) / "bare"), verbose=0,
+                                      checkpoint_config=tune.CheckpointConfig(num_to_keep=1)))
+        started = time.perf_counter()
+        grid = tuner.fit()
+        wall_s = time.perf_counter() - started
+    finally:
+        ray.shutdown()
+    epochs_run = sum(int((result.metrics or {}).get("training_iteration") or 0) for result in grid)
+    ideal_s = trials * epochs * epoch_seconds / slots
+    return {"trials": trials, "slots": slots, "epochs": epochs, "epoch_seconds": epoch_seconds, "trials_run": len(grid),
+            "epochs_run": epochs_run, "wall_s": wall_s, "ideal_s": ideal_s, "ratio_wall_over_ideal": wall_s / ideal_s,
+            "slot_utilization": epochs_run * epoch_seconds / (wall_s * slots), "suggest_ms_first": None,
+            "suggest_ms_last": None, "study_write_ms": None,
+            "driver_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3, "results_mb": None}
+
+
 def _no_data() -> SearchSplit:
     """The sleeping trials read no images: the smallest split there is."""
     empty = np.zeros((1, 28, 28), dtype=np.float32)
@@ -114,4 +145,4 @@ def _no_data() -> SearchSplit:
     return SearchSplit(x_train=empty, y_train=label, x_val=empty, y_val=label)
 
 
-ARMS = {"scale": scale}
+ARMS = {"scale": scale, "scale_bare_tune": bare_tune}

@@ -4,6 +4,7 @@ starts or anything is written, and the flag types the benchmarks share."""
 from search.cli._arguments import (
     NAME_PATTERN,
     OneLineParser,
+    fraction,
     non_negative_int,
     number,
     parse_duration,
@@ -15,11 +16,14 @@ from search.cli._options import (
     DEFAULT_MAX_EPOCHS,
     DEFAULT_NUM_SAMPLES,
     DEFAULT_TIME_BUDGET_S,
+    DEFAULT_TOP_K,
+    PARETO_DEFAULTS,
     RunOptions,
     UsageError,
     build_parser,
     check_results_folder,
     parse_options,
+    smallest_model,
 )
 
 __all__ = [
@@ -27,16 +31,20 @@ __all__ = [
     "DEFAULT_MAX_EPOCHS",
     "DEFAULT_NUM_SAMPLES",
     "DEFAULT_TIME_BUDGET_S",
+    "DEFAULT_TOP_K",
+    "PARETO_DEFAULTS",
     "NAME_PATTERN",
     "OneLineParser",
     "RunOptions",
     "UsageError",
     "build_parser",
     "check_results_folder",
+    "fraction",
     "non_negative_int",
     "number",
     "parse_duration",
     "parse_options",
     "positive_int",
     "run_name",
+    "smallest_model",
 ]

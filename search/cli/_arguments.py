@@ -73,3 +73,18 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def fraction(flag: str) -> Callable[[str], float]:
+    """A parser of ``flag``'s value: a number in (0, 1]."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} is {text!r}, but must be a number in (0, 1]")
+        if not 0 < value <= 1:
+            raise argparse.ArgumentTypeError(f"{flag} is {text}, but must be in (0, 1]: a validation accuracy "
+                                             f"like 0.99")
+        return value
+
+    return parse

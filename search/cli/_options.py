@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from search.cli._arguments import OneLineParser, non_negative_int, number, parse_duration, positive_int, run_name
+from mnist_models import parameter_count
+from search.cli._arguments import (OneLineParser, fraction, non_negative_int, number, parse_duration, positive_int,
+                                   run_name)
 from search.run_folder import StorageError, check_run_uri, is_uri, staging_folder
-from spaces import SPACES
+from search.study import OBJECTIVES
+from spaces import SPACES, smallest_candidates
 
 DEFAULT_MAX_EPOCHS = {"cnn": 6, "dense": 20}
 # With the confirmation's budget, a default run on a 2-core machine ends within 20 minutes:
@@ -24,6 +27,11 @@ DEFAULT_MAX_EPOCHS = {"cnn": 6, "dense": 20}
 DEFAULT_TIME_BUDGET_S = 9 * 60
 DEFAULT_CONFIRM_BUDGET_S = 9 * 60
 DEFAULT_NUM_SAMPLES = 200
+DEFAULT_TOP_K = 3
+# --objective pareto: small models need more epochs, and the confirmation retrains a front of
+# configurations spread over sizes; a default run on a 2-core machine ends within 30 minutes.
+PARETO_DEFAULTS = {"time_budget_s": 12 * 60.0, "confirm_budget_s": 12 * 60.0, "top_k": 6,
+                   "max_epochs": {"cnn": 20, "dense": 20}}
 
 
 class UsageError(ValueError):
@@ -55,6 +63,15 @@ class RunOptions:
     confirm: bool = True
     confirm_train_limit: int | None = None
     confirm_budget_s: float | None = DEFAULT_CONFIRM_BUDGET_S
+    objective: str = "accuracy"
+    max_params: int | None = None
+    warm_start: tuple[str, ...] = ()
+    stop_at: float | None = None
+
+    @property
+    def size_aware(self) -> bool:
+        """Whether the search weighs parameters (its space then offers what small models need)."""
+        return self.objective == "pareto" or self.max_params is not None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,8 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--space", default=None, help=f"search space: {', '.join(sorted(SPACES))} (default cnn)")
     parser.add_argument("--num-samples", type=positive_int("--num-samples"), default=DEFAULT_NUM_SAMPLES,
                         help=f"most trials to run (default {DEFAULT_NUM_SAMPLES}; the time budget usually ends the search first)")
-    parser.add_argument("--time-budget", type=parse_duration, default=float(DEFAULT_TIME_BUDGET_S),
-                        help="wall-clock budget of the search, like 90s, 20m, 1h (default 9m)")
+    parser.add_argument("--objective", default="accuracy",
+                        help="accuracy (validation accuracy alone, the default) or pareto (validation accuracy "
+                             "and parameter count together: the trade-off)")
+    parser.add_argument("--max-params", type=positive_int("--max-params"), default=None,
+                        help="search only models of at most N parameters (either objective)")
+    parser.add_argument("--time-budget", type=parse_duration, default=None,
+                        help="wall-clock budget of the search, like 90s, 20m, 1h (default 9m; 12m with pareto)")
     parser.add_argument("--max-epochs", type=positive_int("--max-epochs"), default=None,
                         help=f"most epochs a trial trains (default {DEFAULT_MAX_EPOCHS['cnn']} for cnn, "
                              f"{DEFAULT_MAX_EPOCHS['dense']} for dense)")
@@ -84,20 +106,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", default=None, help="an .npz with x_train, y_train, x_test, y_test (default: the shipped MNIST)")
     parser.add_argument("--train-limit", type=positive_int("--train-limit"), default=None,
                         help="search on the first N training images only (smoke runs, tests)")
-    parser.add_argument("--top-k", type=positive_int("--top-k"), default=3,
-                        help="best distinct configurations to confirm on the test set after the search (default 3)")
+    parser.add_argument("--warm-start", nargs="+", type=run_name, default=(), metavar="RUN",
+                        help="start from the finished trials of earlier runs RUN ... of the same space (in --results)")
+    parser.add_argument("--stop-at", type=fraction("--stop-at"), default=None, metavar="ACC",
+                        help="end the search once a trial reaches validation accuracy ACC (in (0, 1])")
+    _add_confirmation_arguments(parser)
+    _add_cluster_arguments(parser)
+    return parser
+
+
+def _add_confirmation_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--top-k", type=positive_int("--top-k"), default=None,
+                        help="distinct configurations to confirm on the test set after the search (default 3: the "
+                             "best; 6 with pareto: spread along the front)")
     parser.add_argument("--confirm-seeds", type=positive_int("--confirm-seeds"), default=3,
                         help="seeds each confirmed configuration and notebook model is retrained with (default 3)")
-    parser.add_argument("--confirm-budget", type=parse_duration, default=float(DEFAULT_CONFIRM_BUDGET_S),
+    parser.add_argument("--confirm-budget", type=parse_duration, default=None,
                         help="most wall-clock time the confirmation's training may take by the search's epoch "
                              "times; a configuration that would not fit is passed over for the next best "
-                             "(default 9m)")
+                             "(default 9m; 12m with pareto)")
     parser.add_argument("--no-confirm", dest="confirm", action="store_false",
                         help="search only: no retraining on all training images, no test scores")
     # Smoke runs and tests only, hence hidden from --help: the confirmation trains on the first
     # N training images, so its verdicts are not results (the report and the table say so).
     parser.add_argument("--confirm-train-limit", type=positive_int("--confirm-train-limit"), default=None,
                         help=argparse.SUPPRESS)
+
+
+def _add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", default=None,
                         help="an existing Ray cluster ('auto' or HOST:PORT); default: start Ray here")
     parser.add_argument("--no-dashboard", dest="dashboard", action="store_false",
@@ -106,7 +142,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="continue the interrupted run NAME in --results (its other settings are kept)")
     parser.add_argument("--max-failures", type=non_negative_int("--max-failures"), default=1,
                         help="retries of a trial that crashed (a lost node, say) before it counts as failed (default 1)")
-    return parser
 
 
 def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
@@ -114,38 +149,52 @@ def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
     args = build_parser().parse_args(argv)
     space_given = args.space is not None
     args.space = args.space or "cnn"
+    _check_choices(args)
+    pareto = args.objective == "pareto"
+    defaults = PARETO_DEFAULTS if pareto else {"time_budget_s": float(DEFAULT_TIME_BUDGET_S),
+                                               "confirm_budget_s": float(DEFAULT_CONFIRM_BUDGET_S),
+                                               "top_k": DEFAULT_TOP_K, "max_epochs": DEFAULT_MAX_EPOCHS}
+    options = RunOptions(
+        space=args.space, num_samples=args.num_samples,
+        time_budget_s=args.time_budget if args.time_budget is not None else defaults["time_budget_s"],
+        max_epochs=args.max_epochs or defaults["max_epochs"][args.space],
+        max_concurrent=args.max_concurrent, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
+        seed=args.seed, results=args.results, name=args.name, data=args.data, train_limit=args.train_limit,
+        address=args.address, dashboard=args.dashboard, max_failures=args.max_failures, argv=tuple(argv),
+        resume=args.resume, space_given=space_given, top_k=args.top_k or defaults["top_k"],
+        confirm_seeds=args.confirm_seeds, confirm=args.confirm, confirm_train_limit=args.confirm_train_limit,
+        confirm_budget_s=args.confirm_budget if args.confirm_budget is not None else defaults["confirm_budget_s"],
+        objective=args.objective, max_params=args.max_params, warm_start=tuple(args.warm_start),
+        stop_at=args.stop_at,
+    )
+    if options.max_params is not None:
+        _check_budget(options)
+    return options
+
+
+def _check_choices(args: argparse.Namespace) -> None:
     if args.space not in SPACES:
         raise UsageError(f"--space {args.space!r} is not a search space: choose one of {', '.join(sorted(SPACES))}")
+    if args.objective not in OBJECTIVES:
+        raise UsageError(f"--objective {args.objective!r} is not an objective: choose one of "
+                         f"{', '.join(OBJECTIVES)}")
     if args.gpus_per_trial > 1 and not float(args.gpus_per_trial).is_integer():
         raise UsageError(
             f"--gpus-per-trial is {args.gpus_per_trial:g}, but above 1 it must be a whole number "
             f"(Ray shares a GPU only in fractions below 1): use 1, 2, ... or a fraction like 0.25"
         )
-    return RunOptions(
-        space=args.space,
-        num_samples=args.num_samples,
-        time_budget_s=args.time_budget,
-        max_epochs=args.max_epochs or DEFAULT_MAX_EPOCHS[args.space],
-        max_concurrent=args.max_concurrent,
-        cpus_per_trial=args.cpus_per_trial,
-        gpus_per_trial=args.gpus_per_trial,
-        seed=args.seed,
-        results=args.results,
-        name=args.name,
-        data=args.data,
-        train_limit=args.train_limit,
-        address=args.address,
-        dashboard=args.dashboard,
-        max_failures=args.max_failures,
-        argv=tuple(argv),
-        resume=args.resume,
-        space_given=space_given,
-        top_k=args.top_k,
-        confirm_seeds=args.confirm_seeds,
-        confirm=args.confirm,
-        confirm_train_limit=args.confirm_train_limit,
-        confirm_budget_s=args.confirm_budget,
-    )
+
+
+def smallest_model(space: str, *, size_aware: bool) -> int:
+    """The fewest parameters a model of ``space`` can have."""
+    return min(parameter_count(config) for config in smallest_candidates(space, size_aware=size_aware))
+
+
+def _check_budget(options: RunOptions) -> None:
+    smallest = smallest_model(options.space, size_aware=True)
+    if options.max_params < smallest:
+        raise UsageError(f"--max-params is {options.max_params:,}, but the smallest model space {options.space!r} "
+                         f"can build has {smallest:,} parameters: give at least {smallest}")
 
 
 def check_results_folder(results: str, name: str) -> Path:

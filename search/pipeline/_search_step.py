@@ -13,9 +13,9 @@ from ray import tune
 from search.pipeline._run_record import RunRecord
 from search.pipeline._signals import fit_with_signals
 from search.reporting import summary_table
-from search.run_folder import STUDY_FILE, TRIALS_FILE, now, rows_table, where, write_parquet
+from search.run_folder import RUN_FILE, STUDY_FILE, TRIALS_FILE, now, read_json, rows_table, where, write_parquet
 from search.study import close_study_storage
-from search.tuning import SearchPlan, remove_trial_checkpoints, result_grid_trials, trial_rows
+from search.tuning import REACHED, SearchPlan, remove_trial_checkpoints, result_grid_trials, trial_rows
 
 
 class RunFailed(RuntimeError):
@@ -36,6 +36,9 @@ def run_search(tuner: tune.Tuner, *, plan: SearchPlan, scheduler: Any, record: R
     stopped). A search that finished drops its trials' checkpoints (an interrupted one keeps
     them for ``--resume``). Raises ``RunFailed`` when no trial reported an epoch.
     """
+    # What the heartbeat and the target's stopper read: when this session began, and what the
+    # sessions before it spent.
+    record.update(session_started=now(), session_spent_before_s=float(record.get("search_wall_s") or 0.0))
     started = time.monotonic()
     try:
         grid, interrupted = fit_with_signals(tuner)
@@ -45,8 +48,12 @@ def run_search(tuner: tune.Tuner, *, plan: SearchPlan, scheduler: Any, record: R
     except BaseException:
         record_state(record, "failed", started)
         raise
+    reached = read_json(record.run_dir / RUN_FILE).get(REACHED)  # written by the target's stopper
+    if reached:
+        record.document[REACHED] = reached
     rows = trial_rows(result_grid_trials(grid), list(grid), getattr(scheduler, "stopped_early", set()),
-                      interrupted=interrupted)
+                      interrupted=interrupted, at_target=bool(reached),
+                      columns={"objective": plan.objective, "max_params": plan.max_params})
     write_parquet(record.run_dir / TRIALS_FILE, rows_table(rows))
     close_study_storage(record.run_dir / STUDY_FILE)
     if not interrupted:
@@ -54,15 +61,24 @@ def run_search(tuner: tune.Tuner, *, plan: SearchPlan, scheduler: Any, record: R
     succeeded = [row for row in rows if row["best_val_accuracy"] is not None]
     state = "interrupted" if interrupted else ("finished" if succeeded else "failed")
     search_wall_s = record_state(record, state, started, rows=rows)
+    _print_closing(rows, search_wall_s, reached=reached, record=record)
+    if not succeeded and not interrupted:
+        first_error = next((row["error"] for row in rows if row["error"]), "no trial reported an epoch")
+        raise RunFailed(f"all {len(rows)} trials failed; the first error: {first_error}")
+    return SearchOutcome(rows=rows, interrupted=interrupted, search_wall_s=search_wall_s)
+
+
+def _print_closing(rows: list[dict[str, Any]], search_wall_s: float, *, reached: dict | None,
+                   record: RunRecord) -> None:
     print()
     print(summary_table(rows))
     print(f"\n{len(rows)} trials, {search_wall_s:.0f} s of search; "
           + ", ".join(f"{count} {name}" for name, count in sorted(count_states(rows).items()))
           + f"; results in {where(record.run_dir)}")
-    if not succeeded and not interrupted:
-        first_error = next((row["error"] for row in rows if row["error"]), "no trial reported an epoch")
-        raise RunFailed(f"all {len(rows)} trials failed; the first error: {first_error}")
-    return SearchOutcome(rows=rows, interrupted=interrupted, search_wall_s=search_wall_s)
+    if reached:
+        print(f"the search stopped at its target: trial {reached['trial_id']} reached validation accuracy "
+              f"{reached['val_accuracy']:.4f} (--stop-at {reached['target']:g}) at epoch {reached['epoch']}, "
+              f"{reached['search_wall_s']:.0f} s into the search")
 
 
 def record_state(record: RunRecord, state: str, started: float, rows: list[dict] | None = None) -> float:

@@ -1,13 +1,37 @@
 """The Optuna side of the search: the objective, the sampler, the study's storage. No Ray here,
 so a plain Optuna loop (the benchmarks' peer) uses the same settings as the service."""
 
-from search.study._objective import METRIC, MODE
+from search.study._objective import (
+    METRIC,
+    MODE,
+    OBJECTIVES,
+    SIZE,
+    ParameterBudget,
+    directions,
+    objective_values,
+)
 from search.study._sampler import TPE_STARTUP_TRIALS, make_sampler
 from search.study._storage import close_study_storage, open_study_storage
 from search.study._trials import STOPPED_BY, TUNE_TRIAL_ID, trials_stopped_by
+from search.study._warm_start import WARM_START_FROM, WarmStart, WarmStartError, load_warm_start
 
 __all__ = [
-    "METRIC", "MODE", "STOPPED_BY", "TPE_STARTUP_TRIALS", "TUNE_TRIAL_ID", "close_study_storage", "make_sampler",
+    "METRIC",
+    "MODE",
+    "OBJECTIVES",
+    "SIZE",
+    "STOPPED_BY",
+    "TPE_STARTUP_TRIALS",
+    "TUNE_TRIAL_ID",
+    "WARM_START_FROM",
+    "ParameterBudget",
+    "WarmStart",
+    "WarmStartError",
+    "close_study_storage",
+    "directions",
+    "load_warm_start",
+    "make_sampler",
+    "objective_values",
     "open_study_storage",
     "trials_stopped_by",
 ]

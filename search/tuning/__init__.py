@@ -14,17 +14,35 @@ from search.tuning._plan import SearchPlan
 from search.tuning._progress import CompactProgress
 from search.tuning._ray_cluster import WORKER_ENV, ClusterError, RayCluster, shutdown_ray, start_ray
 from search.tuning._ray_compat import launcher_prepared, restored_scheduler, restored_tune_config, result_grid_trials
-from search.tuning._scheduler import ASHA_GRACE_EPOCHS, ASHA_REDUCTION_FACTOR, RecordingASHA
+from search.tuning._scheduler import (
+    ASHA_GRACE_EPOCHS,
+    ASHA_REDUCTION_FACTOR,
+    SIZE_BANDS,
+    RecordingASHA,
+    SizeBandASHA,
+    size_band,
+)
 from search.tuning._searcher import STOPPED_BY, TUNE_TRIAL_ID, StudyCloser, StudySearcher
+from search.tuning._target import REACHED, TargetReached
 from search.tuning._trainable import train_trial
 from search.tuning._trial_rows import TRIAL_STATES, trial_rows
-from search.tuning._tuner import default_concurrency, make_run_config, make_searcher, make_trainable, make_tuner
+from search.tuning._tuner import (
+    default_concurrency,
+    make_run_config,
+    make_scheduler,
+    make_searcher,
+    make_trainable,
+    make_tuner,
+    start_points_within_budget,
+)
 
 __all__ = [
     "ASHA_GRACE_EPOCHS",
     "ASHA_REDUCTION_FACTOR",
     "FLUSH_SECONDS",
+    "REACHED",
     "SCALAR_TAGS",
+    "SIZE_BANDS",
     "STOPPED_BY",
     "TRIAL_STATES",
     "TUNE_TRIAL_ID",
@@ -35,13 +53,16 @@ __all__ = [
     "RayCluster",
     "RecordingASHA",
     "SearchPlan",
+    "SizeBandASHA",
     "StudyCloser",
     "StudySearcher",
+    "TargetReached",
     "TrialCurves",
     "autoscaler_max_trials",
     "default_concurrency",
     "launcher_prepared",
     "make_run_config",
+    "make_scheduler",
     "make_searcher",
     "make_trainable",
     "make_tuner",
@@ -51,6 +72,8 @@ __all__ = [
     "restored_tune_config",
     "result_grid_trials",
     "shutdown_ray",
+    "size_band",
+    "start_points_within_budget",
     "start_ray",
     "train_trial",
     "trial_rows",

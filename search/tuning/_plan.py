@@ -22,3 +22,11 @@ class SearchPlan:
     # Where Tune writes its folder (``storage_uri/tune``) when --results is a storage URI;
     # None: the run's folder. Our own files always go to ``run_dir`` (see search.run_folder).
     storage_uri: str | None = None
+    objective: str = "accuracy"  # or "pareto": validation accuracy and parameters
+    max_params: int | None = None  # the largest model the search may train
+    stop_at: float | None = None  # the validation accuracy that ends the search
+
+    @property
+    def size_aware(self) -> bool:
+        """Whether the search weighs parameters (its space then offers what small models need)."""
+        return self.objective == "pareto" or self.max_params is not None

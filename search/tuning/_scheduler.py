@@ -1,13 +1,18 @@
-"""ASHA with one epoch as one step, remembering which trials it stopped early."""
+"""ASHA with one epoch as one step, remembering which trials it stopped early; and, for a search
+that weighs parameters too, ASHA within bands of model size."""
 
 from __future__ import annotations
 
-from typing import Any
+import bisect
+from typing import Any, Callable
 
-from ray.tune.schedulers import ASHAScheduler, TrialScheduler
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
 ASHA_REDUCTION_FACTOR = 3
 ASHA_GRACE_EPOCHS = 1
+# Upper bounds of the size bands (parameters) within which --objective pareto's ASHA compares
+# trials: the budgets of the report's size table.
+SIZE_BANDS = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
 
 
 class RecordingASHA(ASHAScheduler):
@@ -15,7 +20,7 @@ class RecordingASHA(ASHAScheduler):
     so the results can tell "stopped early by ASHA" from "ran all its epochs"."""
 
     def __init__(self, *, max_epochs: int, metric: str, mode: str, grace_epochs: int = ASHA_GRACE_EPOCHS,
-                 reduction_factor: int = ASHA_REDUCTION_FACTOR) -> None:
+                 reduction_factor: int = ASHA_REDUCTION_FACTOR, stopped_early: set[str] | None = None) -> None:
         super().__init__(
             time_attr="training_iteration",
             metric=metric,
@@ -24,7 +29,7 @@ class RecordingASHA(ASHAScheduler):
             grace_period=min(grace_epochs, max_epochs),
             reduction_factor=reduction_factor,
         )
-        self.stopped_early: set[str] = set()
+        self.stopped_early: set[str] = set() if stopped_early is None else stopped_early
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
         decision = super().on_trial_result(tune_controller, trial, result)
@@ -32,3 +37,45 @@ class RecordingASHA(ASHAScheduler):
         if decision == TrialScheduler.STOP and result.get("training_iteration", 0) < planned_epochs:
             self.stopped_early.add(trial.trial_id)
         return decision
+
+
+def size_band(num_params: int) -> int:
+    """The index of the size band ``num_params`` falls in (``len(SIZE_BANDS)``: above them all)."""
+    return bisect.bisect_left(SIZE_BANDS, num_params)
+
+
+class SizeBandASHA(FIFOScheduler):
+    """ASHA within each band of model size (``SIZE_BANDS``): at a rung a trial is compared only
+    with the trials of its own band, so that a small model is not stopped because larger ones
+    are ahead of it after the same epochs. Each band has ASHA's own rungs; every stop is
+    recorded in one ``stopped_early`` set."""
+
+    def __init__(self, *, max_epochs: int, metric: str, mode: str, parameter_count: Callable[[dict], int],
+                 grace_epochs: int = ASHA_GRACE_EPOCHS, reduction_factor: int = ASHA_REDUCTION_FACTOR) -> None:
+        super().__init__()
+        self._settings = {"max_epochs": max_epochs, "metric": metric, "mode": mode, "grace_epochs": grace_epochs,
+                          "reduction_factor": reduction_factor}
+        self._parameter_count = parameter_count
+        self._bands: dict[int, RecordingASHA] = {}
+        self.stopped_early: set[str] = set()
+
+    def band_of(self, trial: Any) -> RecordingASHA:
+        band = size_band(self._parameter_count(dict(trial.config)))
+        if band not in self._bands:
+            self._bands[band] = RecordingASHA(**self._settings, stopped_early=self.stopped_early)
+        return self._bands[band]
+
+    def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
+        self.band_of(trial).on_trial_add(tune_controller, trial)
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
+        return self.band_of(trial).on_trial_result(tune_controller, trial, result)
+
+    def on_trial_complete(self, tune_controller: Any, trial: Any, result: dict) -> None:
+        self.band_of(trial).on_trial_complete(tune_controller, trial, result)
+
+    def on_trial_remove(self, tune_controller: Any, trial: Any) -> None:
+        self.band_of(trial).on_trial_remove(tune_controller, trial)
+
+    def debug_string(self) -> str:
+        return f"ASHA in {len(self._bands)} size band(s)"

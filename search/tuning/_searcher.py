@@ -34,9 +34,14 @@ from optuna.trial import TrialState
 from ray.tune import Callback
 from ray.tune.search import Searcher
 
-from search.study import STOPPED_BY, TUNE_TRIAL_ID
+from search.study import SIZE, STOPPED_BY, TUNE_TRIAL_ID, directions, objective_values
 
 STEP_KEY = "training_iteration"
+# In a search of two objectives Optuna takes no intermediate values: the epochs' scores are a
+# user attribute of the trial instead, updated each epoch.
+CURVE_ATTRIBUTE = "val_accuracy_per_epoch"
+# Proposals in a row over --max-params before the search gives up (TPE learns the budget fast).
+MAX_PROPOSALS_OVER_BUDGET = 2000
 # TPE weighs at most this many finished trials: the best third of the window, and the
 # latest ones for the rest. Below it (every default run) TPE sees every trial.
 HISTORY_WINDOW = 600
@@ -50,29 +55,41 @@ class _Trial:
     sampling: optuna.Trial
     params: dict[str, Any]
     constants: dict[str, Any]
+    size: int | None = None  # parameters, when the searcher was given a way to count them
+    curve: list[float] | None = None  # the epochs' scores, in a search of two objectives
 
 
 class StudySearcher(Searcher):
     """Proposes trials with ``sampler`` over the define-by-run function ``space``, starting
     with ``points_to_evaluate``, and records them in the study of ``storage``; tells Optuna
     PRUNED for the trials in ``stopped_early`` (the live set ``RecordingASHA.stopped_early``),
-    FAIL for failed trials, and reports every epoch as an intermediate value."""
+    FAIL for failed trials, and reports every epoch as an intermediate value.
+
+    ``objective`` is "accuracy" (the metric alone) or "pareto" (the metric up and the
+    parameters down); ``parameter_count`` counts a configuration's parameters, and with
+    ``max_params`` a proposal over that budget never reaches Tune: TPE is told it is
+    infeasible (its constraint) and proposes again."""
 
     def __init__(self, *, space: Callable[[optuna.Trial], dict[str, Any]], metric: str, mode: str,
                  storage: optuna.storages.BaseStorage, study_name: str, stopped_early: set[str],
                  points_to_evaluate: Sequence[dict[str, Any]] = (),
-                 sampler: optuna.samplers.BaseSampler | None = None, history_window: int = HISTORY_WINDOW) -> None:
+                 sampler: optuna.samplers.BaseSampler | None = None, history_window: int = HISTORY_WINDOW,
+                 objective: str = "accuracy", parameter_count: Callable[[dict[str, Any]], int] | None = None,
+                 max_params: int | None = None) -> None:
         # Optuna logs every study it creates at INFO level; the run prints its own lines.
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         super().__init__(metric=metric, mode=mode)
         self._space = space
-        self._direction = "maximize" if mode == "max" else "minimize"
+        self._objective = objective
+        self._directions = directions(objective)
+        self._parameter_count = parameter_count
+        self._max_params = max_params
         self._sampler = sampler or optuna.samplers.TPESampler()
         self._history_window = history_window
         # Early stopping is the scheduler's job, never Optuna's; the record's values are all fixed.
         self._study = optuna.create_study(storage=storage, sampler=optuna.samplers.RandomSampler(),
                                           pruner=optuna.pruners.NopPruner(), study_name=study_name,
-                                          load_if_exists=True, direction=self._direction)
+                                          load_if_exists=True, directions=self._directions)
         self._storage = storage
         self._study_id = storage.get_study_id_from_name(study_name)
         self._sampling = self._new_sampling_study()
@@ -86,6 +103,7 @@ class StudySearcher(Searcher):
         # reads them): what the searcher costs the driver as the study grows.
         self.suggest_seconds: list[float] = []
         self.write_seconds: list[float] = []
+        self.proposals_over_budget = 0
 
     @property
     def study(self) -> optuna.Study:
@@ -108,15 +126,28 @@ class StudySearcher(Searcher):
         return {**trial.params, **trial.constants}
 
     def _propose(self, trial_id: str) -> _Trial:
-        """TPE's proposal, recorded in the SQLite study with the same values and distributions,
-        in one write."""
-        sampling = self._sampling.ask()
-        constants = self._space(sampling) or {}
+        """TPE's proposal within the parameter budget, recorded in the SQLite study with the same
+        values and distributions, in one write."""
+        for _ in range(MAX_PROPOSALS_OVER_BUDGET):
+            sampling = self._sampling.ask()
+            constants = self._space(sampling) or {}
+            size = self._parameter_count({**sampling.params, **constants}) if self._parameter_count else None
+            if size is not None:
+                sampling.set_user_attr(SIZE, size)
+            if self._max_params is None or size <= self._max_params:
+                break
+            # Never trained: TPE learns from its constraint that this region is over the budget.
+            self._sampling.tell(sampling, objective_values(self._objective, 0.0, size))
+            self.proposals_over_budget += 1
+        else:
+            raise RuntimeError(f"{MAX_PROPOSALS_OVER_BUDGET} proposals in a row were over --max-params "
+                               f"{self._max_params}: raise it, or search another space")
+        attributes = {TUNE_TRIAL_ID: trial_id, **({SIZE: size} if size is not None else {})}
         template = optuna.trial.create_trial(state=TrialState.RUNNING, params=sampling.params,
-                                             distributions=sampling.distributions,
-                                             user_attrs={TUNE_TRIAL_ID: trial_id})
+                                             distributions=sampling.distributions, user_attrs=attributes)
         record = optuna.trial.Trial(self._study, self._storage.create_new_trial(self._study_id, template))
-        return _Trial(record=record, sampling=sampling, params=sampling.params, constants=constants)
+        return _Trial(record=record, sampling=sampling, params=sampling.params, constants=constants, size=size,
+                      curve=[] if len(self._directions) > 1 else None)
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         if trial_id in self._finished or trial_id not in self._trials:
@@ -194,6 +225,12 @@ class StudySearcher(Searcher):
     def _report(self, trial_id: str, trial: _Trial, value: float, step: int) -> None:
         started = time.perf_counter()
         try:
+            if trial.curve is not None:
+                trial.curve.append(value)
+                trial.record.set_user_attr(CURVE_ATTRIBUTE, list(trial.curve))
+                self.write_seconds.append(time.perf_counter() - started)
+                self._last_step[trial_id] = step
+                return
             trial.record.report(value, step)
         except optuna.exceptions.UpdateFinishedTrialError:
             # The study holds the trial as finished already: the driver was killed after telling
@@ -218,9 +255,15 @@ class StudySearcher(Searcher):
             pass  # finished in the study already (see ``_report``)
         self.write_seconds.append(time.perf_counter() - started)
         self._finished.add(trial_id)
+        # A finished trial is never reported or told again: what Tune saves of the searcher
+        # (every few seconds) then holds the running trials only.
+        del self._trials[trial_id]
+        self._last_step.pop(trial_id, None)
         self._keep_sampling_window()
 
     def _tell_both(self, trial: _Trial, state: TrialState, value: float | None) -> None:
+        if value is not None and len(self._directions) > 1:
+            value = objective_values(self._objective, value, trial.size or 0)
         for ot_trial in (trial.record, trial.sampling):
             try:
                 ot_trial.study.tell(ot_trial, value, state=state, skip_if_finished=True)
@@ -230,7 +273,7 @@ class StudySearcher(Searcher):
 
     def _new_sampling_study(self) -> optuna.Study:
         return optuna.create_study(sampler=self._sampler, pruner=optuna.pruners.NopPruner(),
-                                   direction=self._direction)
+                                   directions=self._directions)
 
     def _keep_sampling_window(self) -> None:
         """Once the study TPE weighs holds half as many finished trials again as the window, start
@@ -240,7 +283,7 @@ class StudySearcher(Searcher):
         if len(finished) < self._history_window * 3 // 2:
             return
         scored = [trial for trial in finished if trial.state == TrialState.COMPLETE]
-        best = sorted(scored, key=lambda trial: trial.value, reverse=self._direction == "maximize")
+        best = sorted(scored, key=lambda trial: trial.values[0], reverse=self._directions[0] == "maximize")
         kept = {trial.number: trial for trial in best[: self._history_window // 3]}
         for trial in reversed(finished):
             if len(kept) >= self._history_window:
@@ -248,9 +291,8 @@ class StudySearcher(Searcher):
             kept.setdefault(trial.number, trial)
         fresh = self._new_sampling_study()
         fresh.add_trials(sorted(kept.values(), key=lambda trial: trial.number))
-        for trial_id, trial in self._trials.items():
-            if trial_id not in self._finished:
-                trial.sampling = self._rerun_in(fresh, trial)
+        for trial in self._trials.values():
+            trial.sampling = self._rerun_in(fresh, trial)
         self._sampling = fresh
 
     def _rerun_in(self, study: optuna.Study, trial: _Trial) -> optuna.Trial:
@@ -258,20 +300,26 @@ class StudySearcher(Searcher):
         study.enqueue_trial(trial.params)
         sampling = study.ask()
         self._space(sampling)
-        for step, value in sorted(trial.sampling.study.trials[trial.sampling.number].intermediate_values.items()):
-            sampling.report(value, step)
+        if trial.size is not None:
+            sampling.set_user_attr(SIZE, trial.size)
+        if trial.curve is None:
+            for step, value in sorted(trial.sampling.study.trials[trial.sampling.number].intermediate_values.items()):
+                sampling.report(value, step)
         return sampling
 
 
 class StudyCloser(Callback):
-    """At the end of the experiment, closes the Optuna trials the time budget cut short.
+    """At the end of the experiment, closes the Optuna trials the time budget or the target
+    (``--stop-at``, ``target``) cut short.
 
     Tune stops those trials without telling the searcher. A search that ends before its
-    time budget (every sample done, or an interrupt) leaves the study as it is.
+    time budget and short of its target (every sample done, or an interrupt) leaves the
+    study as it is.
     """
 
-    def __init__(self, searcher: StudySearcher) -> None:
+    def __init__(self, searcher: StudySearcher, *, target: Any = None) -> None:
         self._searcher = searcher
+        self._target = target
         self._time_budget_s: float | None = None
         self._started = time.monotonic()
 
@@ -287,6 +335,9 @@ class StudyCloser(Callback):
         # it, say) is FAIL whatever ended the search: a resume does not run it again.
         self._searcher.close_unfinished([t for t in trials if getattr(t, "status", None) == "ERROR"],
                                         stopped_by="error")
+        if self._target is not None and self._target.reached is not None:
+            self._searcher.close_unfinished(trials, stopped_by="target")
+            return
         budget = self._time_budget_s
         if budget is not None and time.monotonic() - self._started >= budget:
             self._searcher.close_unfinished(trials, stopped_by="time_budget")

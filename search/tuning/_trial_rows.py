@@ -9,27 +9,31 @@ from typing import Any, Iterable
 from search.run_folder import config_columns
 from search.study import METRIC
 
-TRIAL_STATES = ("completed", "early_stopped", "cut_by_budget", "failed", "interrupted")
+TRIAL_STATES = ("completed", "early_stopped", "cut_by_budget", "cut_at_target", "failed", "interrupted")
 ITERATION = "training_iteration"
 
 
 def trial_rows(trials: Iterable[Any], results: Iterable[Any], stopped_early: set[str], *,
-               interrupted: bool = False) -> list[dict[str, Any]]:
+               interrupted: bool = False, at_target: bool = False, columns: dict[str, Any] | None = None,
+               ) -> list[dict[str, Any]]:
     """One row per Tune trial: id, state, every hyperparameter, epochs, scores, node.
 
     ``trials`` are Tune's trials and ``results`` the ``Result`` objects of their
     ``ResultGrid``, paired by their trial folder;
     ``stopped_early`` holds the ids of trials that ASHA stopped before their last epoch;
-    when the search was ``interrupted``, trials cut short are "interrupted" (resumable), not
-    "cut_by_budget".
+    when the search was ``interrupted``, trials cut short are "interrupted" (resumable), and when
+    it ended ``at_target`` (``--stop-at``) "cut_at_target", not "cut_by_budget". ``columns`` are
+    the same on every row (the run's objective and parameter budget).
     """
     by_path = {str(result.path): result for result in results}
-    rows = [_trial_row(trial, by_path.get(str(trial.path)), stopped_early, interrupted) for trial in trials]
+    cut = "interrupted" if interrupted else ("cut_at_target" if at_target else "cut_by_budget")
+    rows = [{**_trial_row(trial, by_path.get(str(trial.path)), stopped_early, cut), **(columns or {})}
+            for trial in trials]
     rows.sort(key=lambda row: row["trial_id"])
     return rows
 
 
-def _trial_row(trial: Any, result: Any, stopped_early: set[str], interrupted: bool) -> dict[str, Any]:
+def _trial_row(trial: Any, result: Any, stopped_early: set[str], cut: str) -> dict[str, Any]:
     config = dict(trial.config or (result.config if result is not None else None) or {})
     history = result.metrics_dataframe if result is not None else None
     curve = _reported(history, METRIC)
@@ -45,10 +49,10 @@ def _trial_row(trial: Any, result: Any, stopped_early: set[str], interrupted: bo
         state = "completed"
     elif trial_id in stopped_early:
         state = "early_stopped"
-    elif trial.status != "TERMINATED" or interrupted:
+    elif trial.status != "TERMINATED":
         state = "interrupted"
     else:
-        state = "cut_by_budget"
+        state = cut
     best_epoch = int(max(range(epochs_run), key=curve.__getitem__)) + 1 if curve else None
     row: dict[str, Any] = {
         "trial_id": trial_id,

@@ -8,15 +8,16 @@ from typing import Any, Callable, Mapping
 from ray import tune
 from ray.tune.logger import CSVLoggerCallback
 
-from mnist_models import SearchSplit
+from mnist_models import SearchSplit, parameter_count
 from search.run_folder import STUDY_FILE, TUNE_FOLDER, is_shared_path
 from search.study import METRIC, MODE, make_sampler, open_study_storage
 from search.tuning._curves import TrialCurves
 from search.tuning._plan import SearchPlan
-from search.tuning._scheduler import RecordingASHA
+from search.tuning._scheduler import RecordingASHA, SizeBandASHA
 from search.tuning._searcher import StudyCloser, StudySearcher
+from search.tuning._target import TargetReached
 from search.tuning._trainable import train_trial
-from spaces import get_space, start_points
+from spaces import config_from_point, get_space, start_points
 
 
 class NoProgressCsv(CSVLoggerCallback):
@@ -39,21 +40,44 @@ class NoProgressCsv(CSVLoggerCallback):
 def make_searcher(plan: SearchPlan, *, stopped_early: set[str],
                   points: Mapping[str, Mapping[str, Any]] | None = None) -> StudySearcher:
     """TPE over the plan's space, seeded, starting from ``points`` (default: the notebook's
-    models, ``spaces.start_points``); the study is stored in the run's folder so
-    optuna-dashboard can show it, with the trials in ``stopped_early`` (the scheduler's live
-    set) told to Optuna as PRUNED."""
+    models within the plan's parameter budget, ``start_points_within_budget``); the study is
+    stored in the run's folder so optuna-dashboard can show it, with the trials in
+    ``stopped_early`` (the scheduler's live set) told to Optuna as PRUNED."""
     if points is None:
-        points = start_points(plan.space, max_epochs=plan.max_epochs)
+        points, _ = start_points_within_budget(plan)
     return StudySearcher(
-        space=get_space(plan.space, max_epochs=plan.max_epochs),
+        space=get_space(plan.space, max_epochs=plan.max_epochs, size_aware=plan.size_aware),
         metric=METRIC,
         mode=MODE,
         points_to_evaluate=[dict(point) for point in points.values()],
-        sampler=make_sampler(plan.seed),
+        sampler=make_sampler(plan.seed, max_params=plan.max_params),
         storage=open_study_storage(plan.run_dir / STUDY_FILE, write_ahead_log=not is_shared_path(plan.run_dir)),
         study_name=plan.name,
         stopped_early=stopped_early,
+        objective=plan.objective,
+        parameter_count=parameter_count,
+        max_params=plan.max_params,
     )
+
+
+def start_points_within_budget(plan: SearchPlan) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
+    """The notebook's models (and their cosine variants) where the search starts, and those left
+    out because they are over the plan's parameter budget (name: parameters)."""
+    points = start_points(plan.space, max_epochs=plan.max_epochs, size_aware=plan.size_aware)
+    if plan.max_params is None:
+        return points, {}
+    sizes = {name: parameter_count(config_from_point(plan.space, point, max_epochs=plan.max_epochs,
+                                                      size_aware=plan.size_aware))
+             for name, point in points.items()}
+    kept = {name: point for name, point in points.items() if sizes[name] <= plan.max_params}
+    return kept, {name: size for name, size in sizes.items() if name not in kept}
+
+
+def make_scheduler(plan: SearchPlan) -> RecordingASHA | SizeBandASHA:
+    """ASHA on validation accuracy; with ``--objective pareto``, ASHA within each size band."""
+    if plan.objective == "pareto":
+        return SizeBandASHA(max_epochs=plan.max_epochs, metric=METRIC, mode=MODE, parameter_count=parameter_count)
+    return RecordingASHA(max_epochs=plan.max_epochs, metric=METRIC, mode=MODE)
 
 
 def make_trainable(plan: SearchPlan, split: SearchSplit, *, function: Callable[..., None] = train_trial) -> Any:
@@ -67,19 +91,23 @@ def make_trainable(plan: SearchPlan, split: SearchSplit, *, function: Callable[.
     return tune.with_resources(with_data, {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial})
 
 
-def make_tuner(plan: SearchPlan, split: SearchSplit, *, callbacks: list, scheduler: RecordingASHA,
+def make_tuner(plan: SearchPlan, split: SearchSplit, *, callbacks: list, scheduler: Any,
                points: Mapping[str, Mapping[str, Any]] | None = None,
                stop: Any = None, function: Callable[..., None] = train_trial,
                searcher: StudySearcher | None = None) -> tune.Tuner:
     """The search's Tuner. ``points`` are where the searcher starts (default: the notebook's
-    models), ``stop`` a Tune stopper (default none: the budgets end the search), ``function``
+    models), ``stop`` a Tune stopper (default: the plan's ``stop_at`` target, if any; the budgets
+    end the search), ``function``
     what a trial runs (default ``train_trial``), ``searcher`` one made by ``make_searcher``
     (default: made here): the benchmarks pass their own."""
     if searcher is None:
         searcher = make_searcher(plan, stopped_early=scheduler.stopped_early, points=points)
+    target = None
+    if stop is None and plan.stop_at is not None:
+        stop = target = TargetReached(plan.run_dir, plan.stop_at)
     # TrialCurves takes the place of Tune's own TensorBoard logger; StudyCloser closes the
-    # Optuna trials that Tune ends without telling the searcher (time budget, failed reuse).
-    watchers = [StudyCloser(searcher), NoProgressCsv(), TrialCurves(plan.run_dir)]
+    # Optuna trials that Tune ends without telling the searcher (time budget, target, failed reuse).
+    watchers = [StudyCloser(searcher, target=target), NoProgressCsv(), TrialCurves(plan.run_dir)]
     return tune.Tuner(
         make_trainable(plan, split, function=function),
         tune_config=tune.TuneConfig(

@@ -1,0 +1,91 @@
+"""``--warm-start RUN ...``: the finished trials of earlier runs, read from their studies, for a new
+search of the same space to start from. Reading only: nothing of the earlier runs is changed."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from search.run_folder import STUDY_FILE
+from search.study._trials import STOPPED_BY, TUNE_TRIAL_ID
+
+WARM_START_FROM = "warm_start_from"  # user attribute of a copied trial: the run it comes from
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+class WarmStartError(ValueError):
+    """A run that cannot be warm-started from; the message is the one line the user sees."""
+
+
+@dataclass
+class WarmStart:
+    """The earlier runs' finished trials (copied, marked with their run) and, per run, the
+    parameters of its best trial: where the new search starts."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)  # run, trials, best value, as run.json records it
+    trials: list[FrozenTrial] = field(default_factory=list)
+    best_points: dict[str, dict[str, Any]] = field(default_factory=dict)  # "<run>:best" -> parameters
+
+
+def load_warm_start(runs: Iterable[tuple[str, Path, dict[str, Any]]], *, space: str, objective: str,
+                    parameter_names: set[str]) -> WarmStart:
+    """Read each run (name, its folder, its run.json) for a search of ``space`` for ``objective``
+    whose space suggests ``parameter_names``; raises ``WarmStartError`` for a run of another
+    space or objective, a study that cannot be read, or parameters the space no longer has."""
+    warm = WarmStart()
+    for name, folder, record in runs:
+        _check_same_search(name, record, space=space, objective=objective)
+        trials = _finished_trials(name, folder / STUDY_FILE)
+        unknown = sorted({key for trial in trials for key in trial.params} - parameter_names)
+        if unknown:
+            raise WarmStartError(f"--warm-start {name!r}: its trials have parameters the space {space!r} does not "
+                                 f"have now ({', '.join(unknown)}): start without --warm-start, or from a run of "
+                                 f"this version")
+        scored = [trial for trial in trials if trial.state == TrialState.COMPLETE]
+        if not scored:
+            raise WarmStartError(f"--warm-start {name!r}: that run has no completed trial to start from: give "
+                                 f"another run")
+        best = max(scored, key=lambda trial: trial.values[0])
+        warm.best_points[f"{name}:best"] = dict(best.params)
+        warm.trials += [_copied(trial, name) for trial in trials]
+        warm.runs.append({"run": name, "trials": len(trials), "best_val_accuracy": best.values[0]})
+    return warm
+
+
+def _check_same_search(name: str, record: dict[str, Any], *, space: str, objective: str) -> None:
+    if record.get("space") != space:
+        raise WarmStartError(f"--warm-start {name!r}: that run searched space {record.get('space')!r}, not "
+                             f"{space!r}: warm-start from runs of the same space")
+    if record.get("objective", "accuracy") != objective:
+        raise WarmStartError(f"--warm-start {name!r}: that run searched for {record.get('objective', 'accuracy')!r}, "
+                             f"not {objective!r}: warm-start from runs of the same --objective")
+
+
+def _finished_trials(name: str, study_file: Path) -> list[FrozenTrial]:
+    if not study_file.is_file():
+        raise WarmStartError(f"--warm-start {name!r}: its study {str(study_file)!r} is missing: warm-start from a "
+                             f"run whose search started")
+    try:
+        study = optuna.load_study(study_name=name, storage=f"sqlite:///{study_file.resolve()}")
+        return study.get_trials(deepcopy=False, states=FINISHED)
+    except Exception as error:  # an SQLite or Optuna error: the file is not a study we can read
+        raise WarmStartError(f"--warm-start {name!r}: its study {str(study_file)!r} cannot be read "
+                             f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}): "
+                             f"give another run") from error
+
+
+def _copied(trial: FrozenTrial, run: str) -> FrozenTrial:
+    """The trial as the new study takes it: its values, state and epochs, marked with its run
+    (its Tune trial id belongs to that run, not this one)."""
+    copy_ = copy.deepcopy(trial)
+    attributes = {key: value for key, value in trial.user_attrs.items() if key not in (TUNE_TRIAL_ID,)}
+    attributes[WARM_START_FROM] = run
+    if trial.state == TrialState.PRUNED and STOPPED_BY not in attributes:
+        attributes[STOPPED_BY] = "unknown"
+    copy_.user_attrs = attributes
+    return copy_

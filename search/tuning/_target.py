@@ -1,0 +1,47 @@
+"""``--stop-at ACC``: the search ends as soon as a trial reaches its target."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ray import tune
+
+from search.run_folder import RUN_FILE, now, read_json, write_json
+from search.study import METRIC
+
+REACHED = "stopped_at_target"  # the run.json field that records it
+
+
+class TargetReached(tune.Stopper):
+    """Ends the whole search once a result's validation accuracy is at least ``target``; the
+    first such result is recorded in ``run.json`` (``stopped_at_target``: the trial, its
+    accuracy and epoch, the time and the search seconds spent then).
+
+    It holds the run folder's path, not the record: Tune pickles its stopper with the
+    experiment, and a resumed search gets this one back unpickled."""
+
+    def __init__(self, run_dir: Path, target: float) -> None:
+        self._path = Path(run_dir) / RUN_FILE
+        self.target = float(target)
+        self.reached: dict[str, Any] | None = None
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        accuracy = result.get(METRIC)
+        if self.reached is None and accuracy is not None and float(accuracy) >= self.target:
+            self._record(trial_id, float(accuracy), int(result.get("training_iteration") or 0))
+        return False
+
+    def stop_all(self) -> bool:
+        return self.reached is not None
+
+    def _record(self, trial_id: str, accuracy: float, epoch: int) -> None:
+        document = read_json(self._path)
+        started = datetime.fromisoformat(document.get("session_started") or now())
+        spent = float(document.get("session_spent_before_s") or 0.0)
+        into = spent + (datetime.now(timezone.utc) - started).total_seconds()
+        self.reached = {"target": self.target, "trial_id": trial_id, "val_accuracy": accuracy, "epoch": epoch,
+                        "at": now(), "search_wall_s": round(into, 1)}
+        document[REACHED] = self.reached
+        write_json(self._path, document)

@@ -1,0 +1,40 @@
+"""The smallest models a space can build: one configuration per structural choice, every width
+at its lowest. Their parameter counts bound ``--max-params`` from below."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Iterator
+
+from spaces._cnn import FILTERS_RANGE, HEADS, MAX_CONV_BLOCKS, SMALL_FILTERS_RANGE
+from spaces._dense import MAX_HIDDEN_LAYERS
+from spaces._registry import config_from_point
+
+_TRAINING = {"optimizer": "adam", "learning_rate": 1e-3, "lr_schedule": "constant", "batch_size": 32, "epochs": 1}
+
+
+def smallest_candidates(space_name: str, *, size_aware: bool) -> Iterator[dict[str, Any]]:
+    """Full configurations of ``space_name``: every structure (blocks, kernels, head, ...) with
+    its widths at their lowest; the smallest model the space can build is among them."""
+    if space_name == "dense":
+        for layers in range(1, MAX_HIDDEN_LAYERS + 1):
+            point = {"n_layers": layers, **{f"units_{n}": 32 for n in range(layers)},
+                     **{f"dropout_{n}": 0.0 for n in range(layers)}, "activation": "relu", "batch_norm": False,
+                     "augment": False, "label_smoothing": 0.0, **_TRAINING}
+            yield config_from_point("dense", point, max_epochs=1)
+        return
+    low = (SMALL_FILTERS_RANGE if size_aware else FILTERS_RANGE)[0]
+    for blocks in range(1, MAX_CONV_BLOCKS + 1):
+        for kernels in itertools.product((3, 5), repeat=blocks):
+            for head in HEADS if size_aware else ("flatten",):
+                for separable in (False, True) if size_aware and blocks > 1 else (None,):
+                    point = {"n_blocks": blocks, **{f"filters_{b}": low for b in range(blocks)},
+                             **{f"kernel_{b}": k for b, k in enumerate(kernels)}, "pooling": "max",
+                             "batch_norm": False, "dropout": 0.0, "augment": False, **_TRAINING}
+                    if size_aware:
+                        point["head"] = head
+                        if separable is not None:
+                            point["separable"] = separable
+                    if head == "flatten":
+                        point.update(dense_units=32, dense_dropout=0.0)
+                    yield config_from_point("cnn", point, max_epochs=1, size_aware=size_aware)
