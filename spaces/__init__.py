@@ -4,7 +4,7 @@ from spaces._cnn import cnn_space
 from spaces._describe import describe
 from spaces._dense import dense_space
 from spaces._notebook import NOTEBOOK_POINTS, NOTEBOOK_SPACE
-from spaces._smallest import smallest_candidates
+from spaces._smallest import SIZE_BUDGETS, smallest_candidates
 from spaces._registry import (
     COSINE_VARIANT,
     DERIVED_KEYS,
@@ -26,6 +26,7 @@ __all__ = [
     "NOTEBOOK_POINTS",
     "NOTEBOOK_SPACE",
     "SIZE_AWARE_SPACES",
+    "SIZE_BUDGETS",
     "SPACES",
     "UnknownSpaceError",
     "cnn_space",

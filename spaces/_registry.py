@@ -117,7 +117,12 @@ def parameter_names(space_name: str, *, max_epochs: int, size_aware: bool = Fals
     """Every parameter ``space_name`` can suggest (conditional ones included), found by running
     it on random values long enough to take every branch."""
     space = get_space(space_name, max_epochs=max_epochs, size_aware=size_aware)
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created" line
+    try:
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    finally:
+        optuna.logging.set_verbosity(verbosity)
     names: set[str] = set()
     for _ in range(PARAMETER_NAME_PROBES):
         trial = study.ask()

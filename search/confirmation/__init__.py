@@ -9,6 +9,7 @@ from search.confirmation._candidates import (
     confirm_seeds,
     epoch_seconds_from_trial,
     notebook_candidates,
+    select_front_configurations,
     select_top_configurations,
 )
 from search.confirmation._confirm import ConfirmPlan, ConfirmSettings, confirm, plan_confirmation, run_confirmation
@@ -41,6 +42,7 @@ __all__ = [
     "plan_jobs_of",
     "run_confirmation",
     "run_jobs",
+    "select_front_configurations",
     "select_top_configurations",
     "sort_rows",
 ]

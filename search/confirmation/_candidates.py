@@ -28,6 +28,7 @@ class Candidate:
     best_val_accuracy: float | None = None
     search_epochs: int | None = None  # the epochs the trial was given in the search
     epoch_seconds: float | None = None  # estimated, on the confirmation's training images
+    num_params: int | None = None
 
     @property
     def epochs(self) -> int:
@@ -74,10 +75,36 @@ def select_top_configurations(
             best_val_accuracy=float(row["best_val_accuracy"]),
             search_epochs=int(config.get("epochs") or row["best_epoch"]),
             epoch_seconds=epoch_seconds_from_trial(row, train_images),
+            num_params=None if row.get("num_params") is None else int(row["num_params"]),
         ))
         if len(chosen) == k:
             break
     return chosen
+
+
+# The order in which the front's size budgets claim a place in the confirmation (the
+# budget may not hold them all): the most accurate model, then the target of a small model.
+FRONT_BUDGET_ORDER = (None, 5_000, 20_000, 2_000, 10_000, 1_000, 50_000)
+
+
+def select_front_configurations(rows: Iterable[Mapping[str, Any]], *,
+                                train_images: int | None = None) -> list[Candidate]:
+    """For ``--objective pareto``: the distinct configurations of the validation front (none
+    more accurate at its size or smaller), ranked so that the confirmation, taking them in
+    order, spreads over sizes: the best within each size budget first (``FRONT_BUDGET_ORDER``),
+    then the rest of the front from small to large, then every other configuration by accuracy."""
+    ranked = select_top_configurations(rows, None, train_images=train_images)
+    front: list[Candidate] = []
+    for candidate in ranked:  # most accurate first: on the front when smaller than all before it
+        if candidate.num_params is not None and all(candidate.num_params < kept.num_params for kept in front):
+            front.append(candidate)
+    ordered: list[Candidate] = []
+    for budget in FRONT_BUDGET_ORDER:
+        best = next((c for c in front if budget is None or c.num_params <= budget), None)
+        if best is not None and best not in ordered:
+            ordered.append(best)
+    ordered += [c for c in sorted(front, key=lambda c: c.num_params) if c not in ordered]
+    return ordered + [c for c in ranked if c not in ordered]
 
 
 def notebook_candidates(rows: Iterable[Mapping[str, Any]] = (), *, train_images: int | None = None,

@@ -20,13 +20,18 @@ from typing import Any, Mapping, TextIO
 
 from mnist_models import FinalSplit, Mnist, final_split
 from search.confirmation._best_model import save_best_model
-from search.confirmation._candidates import Candidate, notebook_candidates, select_top_configurations
+from search.confirmation._candidates import (
+    Candidate,
+    notebook_candidates,
+    select_front_configurations,
+    select_top_configurations,
+)
 from search.confirmation._job import confirm_row, sort_rows
 from search.confirmation._notebook_cache import BaselineCache, cache_key
 from search.confirmation._plan import BudgetFit, Job, fit_to_budget, plan_jobs, plan_jobs_of
 from search.confirmation._pool import PoolSettings, run_jobs
-from search.run_folder import BEST_MODEL_FILE, CONFIRM_FILE, rows_table, write_parquet
-from search.verdict import headline, judge, verdict_table
+from search.run_folder import BEST_MODEL_FILE, CONFIRM_FILE, SMALLEST_MODEL_FILE, rows_table, write_parquet
+from search.verdict import NOTEBOOK_PUBLISHED_BEST, headline, judge, verdict_table
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class ConfirmSettings:
     max_failures: int = 1
     notebook_max_epochs: int | None = None  # smoke mode only: cap the notebook models' epochs
     budget_s: float | None = None  # most estimated wall seconds of training; None: no limit
+    objective: str = "accuracy"  # "pareto": the configurations are chosen along the validation front
+    threshold: float | None = NOTEBOOK_PUBLISHED_BEST  # the published bar of the verdict (None: other data)
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ def confirm(settings: ConfirmSettings, *, run_dir: Path, trial_rows: list[dict[s
     rows, models = run_confirmation(plan, split, settings, cache=cache, out=out)
     rows = sort_rows(rows)
     write_parquet(run_dir / CONFIRM_FILE, rows_table(rows))
-    judgement = judge(rows)
+    judgement = judge(rows, threshold=settings.threshold)
     best = save_best_model(run_dir, judgement, rows, models, data_sha256=mnist.sha256,
                            train_images=plan.train_images, versions=settings.versions)
     wall_s = time.monotonic() - started
@@ -82,7 +89,10 @@ def plan_confirmation(settings: ConfirmSettings, trial_rows: list[dict[str, Any]
     """The candidates, the notebook measurements the cache already holds, and the jobs that fit."""
     train_images = min(settings.train_limit or split.x_train.shape[0], split.x_train.shape[0])
     rows_with_size = [{**row, "search_train_images": settings.search_train_images} for row in trial_rows]
-    ranked = select_top_configurations(rows_with_size, None, train_images=train_images)
+    if settings.objective == "pareto":
+        ranked = select_front_configurations(rows_with_size, train_images=train_images)
+    else:
+        ranked = select_top_configurations(rows_with_size, None, train_images=train_images)
     notebook = notebook_candidates(rows_with_size, train_images=train_images, max_epochs=settings.notebook_max_epochs)
     device = "gpu" if settings.gpus_per_job > 0 else "cpu"
     keys = {(c.name, seed): cache_key(model=c.name, config=c.config, seed=seed, data_sha256=data_sha256,
@@ -137,7 +147,8 @@ def _print_plan(plan: ConfirmPlan, settings: ConfirmSettings, split: FinalSplit,
         print(f"  passed over {candidate.name} (validation {candidate.best_val_accuracy:.4f}, {candidate.epochs} "
               f"epoch(s)): with it the confirmation would take about {estimate / 60:.1f} min, over its "
               f"{settings.budget_s / 60:.1f} min budget (--confirm-budget)", file=out, flush=True)
-    print(f"\nconfirming {len(plan.searched)} configuration(s) and the notebook's {len(plan.notebook)} models x "
+    chosen = "along the validation front" if settings.objective == "pareto" else "by validation accuracy"
+    print(f"\nconfirming {len(plan.searched)} configuration(s) ({chosen}) and the notebook's {len(plan.notebook)} models x "
           f"{len(settings.seeds)} seed(s) {list(settings.seeds)} on {plan.train_images:,} training images, scored "
           f"once on {split.x_test.shape[0]:,} test images; {len(plan.jobs)} job(s), "
           f"{min(settings.concurrency, max(1, len(plan.jobs)))} at a time ({len(plan.cached_rows)} notebook "
@@ -153,8 +164,11 @@ def _print_outcome(judgement: Any, settings: ConfirmSettings, plan: ConfirmPlan,
                   if settings.notebook_max_epochs else "")
         print(f"(smoke mode: confirmation trained on the first {plan.train_images:,} training images only"
               f"{capped} (--confirm-train-limit); these verdicts are not results)", file=out)
+    small = judgement.smallest_beating
+    smallest = (f", {SMALLEST_MODEL_FILE} ({small.name}, {small.num_params:,} parameters)"
+                if small is not None and (run_dir / SMALLEST_MODEL_FILE).is_file() else "")
     print(f"confirmation: {len(plan.jobs)} job(s) in {wall_s:.0f} s; {CONFIRM_FILE}"
-          + (f", {BEST_MODEL_FILE} ({best})" if best else "") + f" in {run_dir}", file=out, flush=True)
+          + (f", {BEST_MODEL_FILE} ({best})" if best else "") + smallest + f" in {run_dir}", file=out, flush=True)
 
 
 def _section(settings: ConfirmSettings, plan: ConfirmPlan, split: FinalSplit, *, best: str | None, wall_s: float,
@@ -180,4 +194,6 @@ def _section(settings: ConfirmSettings, plan: ConfirmPlan, split: FinalSplit, *,
         "cache_folder": str(cache.folder),
         "wall_s": round(wall_s, 1),
         "best_model": best,
+        "objective": settings.objective,
+        "threshold": settings.threshold,
     }

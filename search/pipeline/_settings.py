@@ -10,6 +10,8 @@ from mnist_models import SearchSplit
 from search.cli import RunOptions
 from search.confirmation import ConfirmSettings, confirm_seeds
 from search.run_folder import NOTEBOOK_CACHE_FOLDER, driver_identity, library_versions, now, run_uri
+from search.study import WarmStart
+from search.verdict import SHIPPED_DATA, published_bar
 from search.tuning import RayCluster, SearchPlan, default_concurrency
 
 
@@ -21,6 +23,7 @@ def search_plan(options: RunOptions, *, name: str, run_dir: Path, cluster: RayCl
             cluster.resources, cpus_per_trial=options.cpus_per_trial, gpus_per_trial=options.gpus_per_trial),
         cpus_per_trial=options.cpus_per_trial, gpus_per_trial=options.gpus_per_trial,
         seed=options.seed, max_failures=options.max_failures, storage_uri=run_uri(options.results, name),
+        objective=options.objective, max_params=options.max_params, stop_at=options.stop_at,
     )
 
 
@@ -38,11 +41,13 @@ def confirm_settings(options: RunOptions, record: dict[str, Any]) -> ConfirmSett
         # Smoke runs (--confirm-train-limit) also cap the notebook models' epochs at --max-epochs.
         notebook_max_epochs=options.max_epochs if options.confirm_train_limit else None,
         budget_s=options.confirm_budget_s,
+        objective=options.objective,
+        threshold=published_bar(record.get("data")),
     )
 
 
 def run_document(options: RunOptions, *, plan: SearchPlan, data_sha256: str, split: SearchSplit,
-                 cluster: RayCluster) -> dict[str, Any]:
+                 cluster: RayCluster, warm_start: WarmStart | None = None) -> dict[str, Any]:
     """What ``run.json`` holds when a run starts."""
     return {
         "name": plan.name,
@@ -51,13 +56,17 @@ def run_document(options: RunOptions, *, plan: SearchPlan, data_sha256: str, spl
         "argv": list(options.argv),
         "seed": options.seed,
         "data_sha256": data_sha256,
-        "data": options.data or "shipped MNIST",
+        "data": options.data or SHIPPED_DATA,
         "train_limit": options.train_limit,
         "search_train_images": int(split.x_train.shape[0]),
         "validation_images": int(split.x_val.shape[0]),
         "max_epochs": options.max_epochs,
         "num_samples": options.num_samples,
         "time_budget_s": options.time_budget_s,
+        "objective": options.objective,
+        "max_params": options.max_params,
+        "stop_at": options.stop_at,
+        "warm_start_from": warm_start.runs if warm_start else [],
         "max_concurrent": plan.max_concurrent,
         "cpus_per_trial": options.cpus_per_trial,
         "gpus_per_trial": options.gpus_per_trial,

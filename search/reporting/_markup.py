@@ -7,7 +7,7 @@ import html
 import re
 from pathlib import Path
 
-Block = tuple  # ("h1"|"h2"|"p"|"pre"|"table"|"img"|"ul", ...)
+Block = tuple  # ("h1"|"h2"|"h3"|"p"|"pre"|"table"|"img"|"ul", ...)
 
 
 def to_markdown(blocks: list[Block]) -> str:
@@ -18,6 +18,8 @@ def to_markdown(blocks: list[Block]) -> str:
             out.append(f"# {block[1]}")
         elif kind == "h2":
             out.append(f"## {block[1]}")
+        elif kind == "h3":
+            out.append(f"### {block[1]}")
         elif kind == "p":
             out.append(block[1])
         elif kind == "pre":
@@ -37,7 +39,7 @@ def to_markdown(blocks: list[Block]) -> str:
 _STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1100px; margin: 2em auto;
        padding: 0 1em; color: #222; line-height: 1.45; }
-h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+h1 { font-size: 1.6em; } h3 { font-size: 1.05em; } h2 { font-size: 1.25em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; font-size: 0.9em; margin: 0.8em 0; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; } td.num { text-align: right; white-space: nowrap; }
 th { background: #f3f3f3; text-align: left; } td.text { text-align: left; }
@@ -53,7 +55,7 @@ def to_html(blocks: list[Block], run_dir: Path, *, title: str) -> str:
            f"<style>{_STYLE}</style></head><body>"]
     for block in blocks:
         kind = block[0]
-        if kind in ("h1", "h2"):
+        if kind in ("h1", "h2", "h3"):
             out.append(f"<{kind}>{_inline(block[1])}</{kind}>")
         elif kind == "p":
             out.append(f"<p>{_inline(block[1])}</p>")

@@ -56,8 +56,8 @@ def optimization_history(trials: Sequence[Mapping[str, Any]], path: Path, *,
     ys = [float(row["best_val_accuracy"]) for row in scored]
     fig, ax = plt.subplots(figsize=FIGSIZE, dpi=DPI)
     if not scored:
-        _empty(ax, "no trial reported a validation score")
-        return _save(fig, path)
+        empty_figure(ax, "no trial reported a validation score")
+        return save_figure(fig, path)
     low = _zoom_floor(ys)
     for state, (colour, label) in STATE_STYLE.items():
         points = [(x, y) for x, y, row in zip(xs, ys, scored) if row["state"] == state]
@@ -82,7 +82,7 @@ def optimization_history(trials: Sequence[Mapping[str, Any]], path: Path, *,
     ax.set_title(title, fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def learning_curves(trials: Sequence[Mapping[str, Any]], path: Path, *,
@@ -93,8 +93,8 @@ def learning_curves(trials: Sequence[Mapping[str, Any]], path: Path, *,
     curves = [(row, list(row.get("val_accuracy_per_epoch") or [])) for row in trials]
     curves = [(row, curve) for row, curve in curves if curve]
     if not curves:
-        _empty(ax, "no trial reported a validation score")
-        return _save(fig, path)
+        empty_figure(ax, "no trial reported a validation score")
+        return save_figure(fig, path)
     low = _zoom_floor([value for _, curve in curves for value in curve])
     counts: dict[str, int] = {}
     for row, curve in curves:
@@ -124,7 +124,7 @@ def learning_curves(trials: Sequence[Mapping[str, Any]], path: Path, *,
                  fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def importances(trials: Sequence[Mapping[str, Any]]) -> list[tuple[str, float, int]]:
@@ -155,9 +155,9 @@ def importance_chart(trials: Sequence[Mapping[str, Any]], path: Path) -> Path:
     found = importances(trials)
     fig, ax = plt.subplots(figsize=FIGSIZE, dpi=DPI)
     if not found:
-        _empty(ax, f"too few trials for importances (at least {IMPORTANCE_MIN_TRIALS} scored trials "
+        empty_figure(ax, f"too few trials for importances (at least {IMPORTANCE_MIN_TRIALS} scored trials "
                    f"per hyperparameter are needed)")
-        return _save(fig, path)
+        return save_figure(fig, path)
     found = found[:16][::-1]
     labels = [f"{name} ({count} trials)" for name, _, count in found]
     ax.barh(labels, [share for _, share, _ in found], color="tab:blue", alpha=0.8)
@@ -169,17 +169,25 @@ def importance_chart(trials: Sequence[Mapping[str, Any]], path: Path) -> Path:
                  fontsize=11)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def accuracy_vs_parameters(judgement: Any, path: Path, *, threshold: float) -> Path:
+def thousands_axis(ax: Any) -> None:
+    """Parameter counts on a log x axis, labelled 1k, 2k, 5k, 10k, ..."""
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value / 1000:g}k"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
+        lambda value, _: f"{value / 1000:g}k" if f"{value:.0e}"[0] in "25" else ""))
+    ax.tick_params(axis="x", which="minor", labelsize=7)
+
+
+def accuracy_vs_parameters(judgement: Any, path: Path, *, threshold: float | None) -> Path:
     """Test accuracy (each seed a small dot, the mean a large marker) against the parameter
     count, the notebook's models as grey squares; the notebook's published best as a line."""
     fig, ax = plt.subplots(figsize=FIGSIZE, dpi=DPI)
     summaries = [v for v in judgement.verdicts if v.summary.mean is not None and v.summary.num_params]
     if not summaries:
-        _empty(ax, "no confirmed test scores")
-        return _save(fig, path)
+        empty_figure(ax, "no confirmed test scores")
+        return save_figure(fig, path)
     labelled: set[str] = set()
     for verdict in summaries:
         s = verdict.summary
@@ -193,29 +201,26 @@ def accuracy_vs_parameters(judgement: Any, path: Path, *, threshold: float) -> P
         ax.scatter([s.num_params], [s.mean], s=90, color=colour, marker=marker, edgecolor="black", zorder=3,
                    label=None if label in labelled else label)
         labelled.add(label)
-    ax.axhline(threshold, color="tab:red", linestyle="--", linewidth=1,
-               label=f"notebook's best published figure ({threshold:.4f})")
+    if threshold is not None:
+        ax.axhline(threshold, color="tab:red", linestyle="--", linewidth=1,
+                   label=f"notebook's best published figure ({threshold:.4f})")
     if judgement.best_notebook is not None:
         ax.axhline(judgement.best_notebook.mean, color="dimgray", linestyle=":", linewidth=1,
                    label=f"best re-measured notebook mean ({judgement.best_notebook.name}, "
                          f"{judgement.best_notebook.mean:.4f})")
-    values = [value for v in summaries for value in v.summary.accuracies] + [threshold]
+    values = [value for v in summaries for value in v.summary.accuracies] + ([threshold] if threshold else [])
     ax.set_ylim(min(values) - 0.002, min(1.0, max(values) + 0.002))
     ax.set_xscale("log")
     params = [v.summary.num_params for v in summaries]
     ax.set_xlim(min(params) / 1.5, max(params) * 2.0)
-    thousands = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value / 1000:g}k")
-    ax.xaxis.set_major_formatter(thousands)
-    ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
-        lambda value, _: f"{value / 1000:g}k" if f"{value:.0e}"[0] in "25" else ""))
-    ax.tick_params(axis="x", which="minor", labelsize=7)
-    _annotate_apart(ax, [(v.summary.name, v.summary.num_params, v.summary.mean) for v in summaries], fontsize=8)
+    thousands_axis(ax)
+    annotate_apart(ax, [(v.summary.name, v.summary.num_params, v.summary.mean) for v in summaries], fontsize=8)
     ax.set_xlabel("parameters (log scale)")
     ax.set_ylabel("test accuracy (small dots: seeds; large: mean)")
     ax.set_title("Test accuracy against model size", fontsize=11)
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # Where a point's name may go, in points from the point: right-above first, then below, higher,
@@ -246,7 +251,7 @@ def label_offsets(anchors: Sequence[tuple[float, float]], sizes: Sequence[tuple[
     return chosen
 
 
-def _annotate_apart(ax: Any, points: Sequence[tuple[str, float, float]], *, fontsize: float) -> None:
+def annotate_apart(ax: Any, points: Sequence[tuple[str, float, float]], *, fontsize: float) -> None:
     """Name each (name, x, y) point of ``ax`` so that no two names overlap (once the axes'
     limits are set: the placement is in points on the page)."""
     points_per_pixel = 72.0 / ax.figure.dpi
@@ -303,14 +308,14 @@ def _zoom_floor(values: Sequence[float]) -> float:
     return max(0.0, math.floor(floor * 100) / 100)
 
 
-def _empty(ax: Any, message: str) -> None:
+def empty_figure(ax: Any, message: str) -> None:
     """A short figure that says why there is nothing to draw."""
     ax.figure.set_size_inches(FIGSIZE[0], 1.2)
     ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=11, wrap=True, transform=ax.transAxes)
     ax.set_axis_off()
 
 
-def _save(fig: Any, path: Path) -> Path:
+def save_figure(fig: Any, path: Path) -> Path:
     """Write the PNG atomically (a kill mid-write leaves the previous figure whole)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")

@@ -5,6 +5,8 @@ from search.run_folder._columns import HP_PREFIX, config_columns, config_from_ro
 from search.run_folder._files import atomic_write_bytes, read_json, read_rows, write_json, write_parquet
 from search.run_folder._layout import (
     BEST_CONFIG_FILE,
+    SMALLEST_CONFIG_FILE,
+    SMALLEST_MODEL_FILE,
     BEST_MODEL_FILE,
     CONFIRM_FILE,
     FIGURE_FILES,
@@ -52,6 +54,8 @@ from search.run_folder._tune_results import read_result_lines, trial_result_file
 
 __all__ = [
     "BEST_CONFIG_FILE",
+    "SMALLEST_CONFIG_FILE",
+    "SMALLEST_MODEL_FILE",
     "BEST_MODEL_FILE",
     "CONFIRM_FILE",
     "FIGURE_FILES",

@@ -33,9 +33,13 @@ FIGURE_FILES = {
     "curves": "learning_curves.png",
     "importance": "hyperparameter_importance.png",
     "size": "test_accuracy_vs_parameters.png",
+    "front": "accuracy_parameter_front.png",
 }
 BEST_MODEL_FILE = "best_model.keras"
 BEST_CONFIG_FILE = "best_config.json"
+# The smallest confirmed configuration that beats the notebook, when there is one.
+SMALLEST_MODEL_FILE = "smallest_beating_model.keras"
+SMALLEST_CONFIG_FILE = "smallest_beating_config.json"
 NOTEBOOK_CACHE_FOLDER = ".notebook-cache"
 
 

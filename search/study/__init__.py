@@ -6,7 +6,8 @@ from search.study._objective import (
     MODE,
     OBJECTIVES,
     SIZE,
-    ParameterBudget,
+    budget_constraint,
+    BUDGET_CONSTRAINT,
     directions,
     objective_values,
 )
@@ -16,6 +17,7 @@ from search.study._trials import STOPPED_BY, TUNE_TRIAL_ID, trials_stopped_by
 from search.study._warm_start import WARM_START_FROM, WarmStart, WarmStartError, load_warm_start
 
 __all__ = [
+    "BUDGET_CONSTRAINT",
     "METRIC",
     "MODE",
     "OBJECTIVES",
@@ -24,10 +26,10 @@ __all__ = [
     "TPE_STARTUP_TRIALS",
     "TUNE_TRIAL_ID",
     "WARM_START_FROM",
-    "ParameterBudget",
     "WarmStart",
     "WarmStartError",
     "close_study_storage",
+    "budget_constraint",
     "directions",
     "load_warm_start",
     "make_sampler",

@@ -4,9 +4,7 @@ of parameters."""
 
 from __future__ import annotations
 
-from typing import Sequence
 
-import optuna
 
 METRIC = "val_accuracy"
 MODE = "max"
@@ -24,13 +22,10 @@ def objective_values(objective: str, accuracy: float, num_params: int) -> float 
     return accuracy if objective == "accuracy" else [accuracy, float(num_params)]
 
 
-class ParameterBudget:
-    """TPE's constraint for ``--max-params``: a trial is feasible when its parameter count (the
-    ``num_params`` user attribute, set when it is proposed) is at most ``max_params``. A class,
-    not a closure: the sampler is pickled with the searcher's state."""
+BUDGET_CONSTRAINT = "max_params"  # the constraint's name in Optuna: parameters over the budget (<= 0: within)
 
-    def __init__(self, max_params: int) -> None:
-        self.max_params = int(max_params)
 
-    def __call__(self, trial: optuna.trial.FrozenTrial) -> Sequence[float]:
-        return [float(trial.user_attrs.get(SIZE, 0)) - self.max_params]
+def budget_constraint(num_params: int, max_params: int) -> float:
+    """How far a model is over ``--max-params`` (feasible at 0 or less): TPE's constraint,
+    set on each proposal with ``Trial.set_constraint``."""
+    return float(num_params - max_params)

@@ -8,11 +8,13 @@ from typing import Any, Callable
 
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
+from spaces import SIZE_BUDGETS
+
 ASHA_REDUCTION_FACTOR = 3
 ASHA_GRACE_EPOCHS = 1
 # Upper bounds of the size bands (parameters) within which --objective pareto's ASHA compares
 # trials: the budgets of the report's size table.
-SIZE_BANDS = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
+SIZE_BANDS = SIZE_BUDGETS
 
 
 class RecordingASHA(ASHAScheduler):

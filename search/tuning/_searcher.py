@@ -34,7 +34,7 @@ from optuna.trial import TrialState
 from ray.tune import Callback
 from ray.tune.search import Searcher
 
-from search.study import SIZE, STOPPED_BY, TUNE_TRIAL_ID, directions, objective_values
+from search.study import BUDGET_CONSTRAINT, SIZE, STOPPED_BY, TUNE_TRIAL_ID, budget_constraint, directions, objective_values
 
 STEP_KEY = "training_iteration"
 # In a search of two objectives Optuna takes no intermediate values: the epochs' scores are a
@@ -68,14 +68,17 @@ class StudySearcher(Searcher):
     ``objective`` is "accuracy" (the metric alone) or "pareto" (the metric up and the
     parameters down); ``parameter_count`` counts a configuration's parameters, and with
     ``max_params`` a proposal over that budget never reaches Tune: TPE is told it is
-    infeasible (its constraint) and proposes again."""
+    infeasible (its constraint) and proposes again.
+
+    ``warm_trials`` (``--warm-start``: finished trials of earlier runs) go into both studies
+    before the first proposal, so TPE weighs them from the start."""
 
     def __init__(self, *, space: Callable[[optuna.Trial], dict[str, Any]], metric: str, mode: str,
                  storage: optuna.storages.BaseStorage, study_name: str, stopped_early: set[str],
                  points_to_evaluate: Sequence[dict[str, Any]] = (),
                  sampler: optuna.samplers.BaseSampler | None = None, history_window: int = HISTORY_WINDOW,
                  objective: str = "accuracy", parameter_count: Callable[[dict[str, Any]], int] | None = None,
-                 max_params: int | None = None) -> None:
+                 max_params: int | None = None, warm_trials: Sequence[optuna.trial.FrozenTrial] = ()) -> None:
         # Optuna logs every study it creates at INFO level; the run prints its own lines.
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         super().__init__(metric=metric, mode=mode)
@@ -93,6 +96,9 @@ class StudySearcher(Searcher):
         self._storage = storage
         self._study_id = storage.get_study_id_from_name(study_name)
         self._sampling = self._new_sampling_study()
+        if warm_trials and not self._study.get_trials(deepcopy=False):
+            self._study.add_trials(warm_trials)
+        self._sampling.add_trials(warm_trials)
         for point in points_to_evaluate:
             self._sampling.enqueue_trial(point)
         self._trials: dict[str, _Trial] = {}
@@ -134,6 +140,8 @@ class StudySearcher(Searcher):
             size = self._parameter_count({**sampling.params, **constants}) if self._parameter_count else None
             if size is not None:
                 sampling.set_user_attr(SIZE, size)
+            if self._max_params is not None:
+                sampling.set_constraint(BUDGET_CONSTRAINT, budget_constraint(size, self._max_params))
             if self._max_params is None or size <= self._max_params:
                 break
             # Never trained: TPE learns from its constraint that this region is over the budget.
@@ -302,6 +310,8 @@ class StudySearcher(Searcher):
         self._space(sampling)
         if trial.size is not None:
             sampling.set_user_attr(SIZE, trial.size)
+            if self._max_params is not None:
+                sampling.set_constraint(BUDGET_CONSTRAINT, budget_constraint(trial.size, self._max_params))
         if trial.curve is None:
             for step, value in sorted(trial.sampling.study.trials[trial.sampling.number].intermediate_values.items()):
                 sampling.report(value, step)

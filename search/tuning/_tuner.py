@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
+
+import optuna
 
 from ray import tune
 from ray.tune.logger import CSVLoggerCallback
@@ -38,11 +40,13 @@ class NoProgressCsv(CSVLoggerCallback):
 
 
 def make_searcher(plan: SearchPlan, *, stopped_early: set[str],
-                  points: Mapping[str, Mapping[str, Any]] | None = None) -> StudySearcher:
+                  points: Mapping[str, Mapping[str, Any]] | None = None,
+                  warm_trials: Sequence[optuna.trial.FrozenTrial] = ()) -> StudySearcher:
     """TPE over the plan's space, seeded, starting from ``points`` (default: the notebook's
     models within the plan's parameter budget, ``start_points_within_budget``); the study is
     stored in the run's folder so optuna-dashboard can show it, with the trials in
-    ``stopped_early`` (the scheduler's live set) told to Optuna as PRUNED."""
+    ``stopped_early`` (the scheduler's live set) told to Optuna as PRUNED, and ``warm_trials``
+    (earlier runs' trials) weighed from the start."""
     if points is None:
         points, _ = start_points_within_budget(plan)
     return StudySearcher(
@@ -50,13 +54,14 @@ def make_searcher(plan: SearchPlan, *, stopped_early: set[str],
         metric=METRIC,
         mode=MODE,
         points_to_evaluate=[dict(point) for point in points.values()],
-        sampler=make_sampler(plan.seed, max_params=plan.max_params),
+        sampler=make_sampler(plan.seed),
         storage=open_study_storage(plan.run_dir / STUDY_FILE, write_ahead_log=not is_shared_path(plan.run_dir)),
         study_name=plan.name,
         stopped_early=stopped_early,
         objective=plan.objective,
         parameter_count=parameter_count,
         max_params=plan.max_params,
+        warm_trials=warm_trials,
     )
 
 

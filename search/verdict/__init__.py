@@ -5,29 +5,36 @@ from search.verdict._bootstrap import BOOTSTRAP_METHOD, paired_bootstrap
 from search.verdict._judge import (
     NOTEBOOK_PUBLISHED,
     NOTEBOOK_PUBLISHED_BEST,
+    SHIPPED_DATA,
     Difference,
+    FamilyVerdict,
     Judgement,
     Summary,
     Verdict,
     beats_notebook,
     judge,
+    published_bar,
     summarize,
 )
-from search.verdict._text import format_difference, headline, verdict_table
+from search.verdict._text import format_difference, format_family, headline, verdict_table
 
 __all__ = [
     "BOOTSTRAP_METHOD",
     "NOTEBOOK_PUBLISHED",
     "NOTEBOOK_PUBLISHED_BEST",
+    "SHIPPED_DATA",
     "Difference",
+    "FamilyVerdict",
     "Judgement",
     "Summary",
     "Verdict",
     "beats_notebook",
     "format_difference",
+    "format_family",
     "headline",
     "judge",
     "paired_bootstrap",
+    "published_bar",
     "summarize",
     "verdict_table",
 ]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from search.verdict._judge import NOTEBOOK_PUBLISHED_BEST, Difference, Judgement
+from search.verdict._judge import Difference, FamilyVerdict, Judgement
 
 
 def verdict_table(judgement: Judgement) -> str:
     """The terminal table: notebook models and confirmed configurations side by side."""
     header = (f"{'model':<12} {'kind':<8} {'seeds':>5} {'mean ± std':>16} {'min':>7} {'params':>9} "
-              f"{'epochs':>6} {'train s':>7}  {'vs best nb (95% CI)':<27} verdict")
+              f"{'epochs':>6} {'train s':>7}  {'vs best nb (95% CI)':<27} {'verdict':<34} own family")
     lines = [header, "-" * len(header)]
     for verdict in judgement.verdicts:
         s = verdict.summary
@@ -18,13 +18,21 @@ def verdict_table(judgement: Judgement) -> str:
         lines.append(
             f"{s.name:<12} {s.kind:<8} {len(s.accuracies):>5} {mean:>16} {minimum:>7} "
             f"{s.num_params or 0:>9,} {s.epochs or 0:>6} {seconds:>7}  {format_difference(verdict.difference):<27} "
-            f"{verdict.reason}"
+            f"{verdict.reason:<34} {format_family(verdict.family)}".rstrip()
         )
     return "\n".join(lines)
 
 
-def headline(judgement: Judgement, *, threshold: float = NOTEBOOK_PUBLISHED_BEST) -> str:
+def format_family(family: FamilyVerdict | None) -> str:
+    """A configuration against the best notebook model of its family, in a few words."""
+    if family is None:
+        return ""
+    return f"vs {family.baseline}: {format_difference(family.difference)} {family.reason}"
+
+
+def headline(judgement: Judgement) -> str:
     """One sentence: who beats the notebook, the smallest of them, or an honest no."""
+    threshold = judgement.threshold
     searched = [v for v in judgement.verdicts if v.summary.kind == "searched"]
     if judgement.best_notebook is None:
         return "No notebook model was measured, so there is no verdict."
@@ -32,8 +40,9 @@ def headline(judgement: Judgement, *, threshold: float = NOTEBOOK_PUBLISHED_BEST
     if not searched:
         return f"No configuration was confirmed; the best notebook model is {base.name} ({base.mean:.4f})."
     if not judgement.beating:
-        return (f"No confirmed configuration beats the notebook: none of the {len(searched)} scored above "
-                f"{threshold:.4f} on every seed with a mean above {base.name}'s {base.mean:.4f}.")
+        bar = f"scored above {threshold:.4f} on every seed with a mean" if threshold is not None else "had a mean"
+        return (f"No confirmed configuration beats the notebook: none of the {len(searched)} {bar} above "
+                f"{base.name}'s {base.mean:.4f}.")
     small = judgement.smallest_beating
     assert small is not None and small.mean is not None and small.min is not None
     return (f"{len(judgement.beating)} of {len(searched)} confirmed configurations beat the notebook; the "

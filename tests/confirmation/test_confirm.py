@@ -17,6 +17,7 @@ from search.confirmation import (
     fit_to_budget,
     notebook_candidates,
     plan_jobs,
+    select_front_configurations,
     select_top_configurations,
     sort_rows,
 )
@@ -225,3 +226,21 @@ def test_the_notebook_jobs_run_even_when_they_alone_exceed_the_budget() -> None:
     fit = fit_to_budget([searched("a", 1.0)], notebook_jobs, (0,), k=1, concurrency=1, budget_s=60.0)
     assert fit.chosen == [] and [c.name for c, _ in fit.over_budget] == ["a"]
     assert fit.estimated_s == 150.0
+
+
+def sized(trial_id: str, best: float, params: int) -> dict:
+    return trial(trial_id, best, hp_units_0=params)  # distinct configurations, one per size
+
+
+def test_in_pareto_mode_the_best_within_each_size_budget_comes_first_then_the_rest_of_the_front() -> None:
+    rows = [{**sized("big", 0.995, 60_000), "num_params": 60_000},
+            {**sized("mid", 0.993, 15_000), "num_params": 15_000},
+            {**sized("dominated", 0.990, 30_000), "num_params": 30_000},
+            {**sized("small", 0.990, 4_000), "num_params": 4_000},
+            {**sized("tiny", 0.970, 900), "num_params": 900},
+            {**sized("tiny-worse", 0.960, 950), "num_params": 950}]
+    order = [candidate.name for candidate in select_front_configurations(rows)]
+    # the best overall, within 5k, within 20k, within 2k (and 1k): the front spread over sizes
+    assert order[:4] == ["big", "small", "mid", "tiny"]
+    # configurations off the front come after it, by accuracy
+    assert order[4:] == ["dominated", "tiny-worse"]

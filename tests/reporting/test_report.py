@@ -54,7 +54,8 @@ def _confirm_rows(rng: np.random.Generator) -> list[dict]:
     return rows
 
 
-def make_run_folder(folder: Path, *, confirmed: bool = True, confirm_train_limit: int | None = None) -> Path:
+def make_run_folder(folder: Path, *, confirmed: bool = True, confirm_train_limit: int | None = None,
+                    objective: str = "accuracy", data: str = "shipped MNIST") -> Path:
     rng = np.random.default_rng(0)
     trials = [_trial(index, rng) for index in range(12)]
     write_parquet(folder / "trials.parquet", rows_table(trials))
@@ -65,7 +66,7 @@ def make_run_folder(folder: Path, *, confirmed: bool = True, confirm_train_limit
             {"trial_id": row["trial_id"], "timestamp": 1_800_000_000 + 40 * index,
              "time_total_s": row["wall_seconds"]}) + "\n")
     info = {"name": "fixture", "space": "cnn", "command": COMMAND, "argv": ["--space", "cnn"], "seed": 0,
-            "data_sha256": "06af5dfe", "data": "shipped MNIST", "search_train_images": 54_000,
+            "data_sha256": "06af5dfe", "data": data, "objective": objective, "search_train_images": 54_000,
             "validation_images": 6_000, "max_epochs": 5, "max_concurrent": 2, "cpus_per_trial": 1.0,
             "gpus_per_trial": 0.0, "cluster_resources": {"CPU": 2.0}, "started": "2026-11-25T10:00:00+00:00",
             "ended": "2026-11-25T10:10:00+00:00", "state": "finished", "search_wall_s": 600.0,
@@ -112,11 +113,28 @@ def test_the_figures_are_pngs_beside_the_markdown_and_embedded_in_the_html(run_f
     paths = render_report(run_folder)
     text = paths["md"].read_text()
     page = paths["html"].read_text()
-    for filename in FIGURE_FILES.values():
+    accuracy_figures = [name for key, name in FIGURE_FILES.items() if key != "front"]
+    for filename in accuracy_figures:
         assert (run_folder / filename).read_bytes().startswith(PNG_MAGIC), filename
         assert f"]({filename})" in text
-    assert page.count('src="data:image/png;base64,') == len(FIGURE_FILES)
+    assert page.count('src="data:image/png;base64,') == len(accuracy_figures)
     assert "<table>" in page and "<strong>BEATS the notebook</strong>" in page
+
+
+def test_a_pareto_run_draws_the_front_and_tables_the_best_model_within_each_size_budget(tmp_path: Path) -> None:
+    folder = make_run_folder(tmp_path / "pareto", objective="pareto")
+    text = render_report(folder)["md"].read_text()
+    assert (folder / FIGURE_FILES["front"]).read_bytes().startswith(PNG_MAGIC)
+    assert f"]({FIGURE_FILES['front']})" in text
+    assert "Best confirmed model within each size budget" in text
+    assert "| ≤ 1,000 | - | - | - | none confirmed |" in text
+    assert "configurations chosen along the search's validation front" in text
+
+
+def test_with_other_data_the_verdict_uses_the_remeasured_notebook_models_alone(tmp_path: Path) -> None:
+    text = render_report(make_run_folder(tmp_path / "other", data="permuted.npz"))["md"].read_text()
+    assert "not the shipped MNIST" in text
+    assert "every seed scores above 0.9854" not in text
 
 
 def test_a_run_without_confirmation_says_so_and_draws_the_search_figures(tmp_path: Path) -> None:

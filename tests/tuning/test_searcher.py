@@ -206,3 +206,58 @@ def test_the_searcher_with_its_study_file_pickles_as_tune_saves_it(tmp_path: Pat
     restored.restore(str(tmp_path / "searcher.pkl"))
     restored.on_trial_complete("t1", result=epoch(3, 0.9))
     assert stored_trials(f"sqlite:///{tmp_path / 'study.db'}")["t1"].state == TrialState.COMPLETE
+
+
+def sized_space(trial: optuna.Trial) -> dict:
+    trial.suggest_int("width", 1, 100)
+    return {"family": "toy"}
+
+
+def size_of(config: dict) -> int:
+    return 100 * int(config["width"])  # a model of ``width`` x 100 parameters
+
+
+def test_a_proposal_over_the_parameter_budget_never_reaches_tune_and_tpe_learns_it(storage_url: str) -> None:
+    search = StudySearcher(space=sized_space, metric="val_accuracy", mode="max", stopped_early=set(),
+                           sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=5),
+                           storage=optuna.storages.RDBStorage(storage_url), study_name="toy",
+                           parameter_count=size_of, max_params=3_000)
+    for index in range(30):
+        config = search.suggest(f"t{index}")
+        assert size_of(config) <= 3_000
+        search.on_trial_complete(f"t{index}", result=epoch(1, 0.5 + config["width"] / 1000))
+    assert search.proposals_over_budget > 0
+    recorded = stored_trials(storage_url)
+    assert len(recorded) == 30  # only what was trained is in study.db
+    assert all(trial.user_attrs["num_params"] <= 3_000 for trial in recorded.values())
+    # after its random start-up, TPE rarely proposes over the budget again
+    assert search.proposals_over_budget < 30
+
+
+def test_a_pareto_search_records_both_objectives_and_every_epoch_as_an_attribute(storage_url: str) -> None:
+    search = StudySearcher(space=sized_space, metric="val_accuracy", mode="max", stopped_early=set(),
+                           sampler=optuna.samplers.TPESampler(seed=0), objective="pareto",
+                           storage=optuna.storages.RDBStorage(storage_url), study_name="toy", parameter_count=size_of)
+    config = search.suggest("t1")
+    search.on_trial_result("t1", epoch(1, 0.80))
+    search.on_trial_complete("t1", result=epoch(2, 0.90))
+    trial = stored_trials(storage_url)["t1"]
+    assert trial.values == pytest.approx([0.90, size_of(config)])
+    assert trial.user_attrs["val_accuracy_per_epoch"] == pytest.approx([0.80, 0.90])
+
+
+def test_a_warm_started_search_holds_the_earlier_trials_and_begins_with_their_best(tmp_path: Path) -> None:
+    first_url = f"sqlite:///{tmp_path / 'first.db'}"
+    first = searcher(first_url, set())
+    for index, score in enumerate((0.5, 0.9, 0.7)):
+        first.suggest(f"t{index}")
+        first.on_trial_complete(f"t{index}", result=epoch(3, score))
+    earlier = optuna.load_study(study_name="toy", storage=first_url).trials
+    best = max(earlier, key=lambda trial: trial.value)
+    second_url = f"sqlite:///{tmp_path / 'second.db'}"
+    second = StudySearcher(space=space, metric="val_accuracy", mode="max", stopped_early=set(),
+                           sampler=optuna.samplers.TPESampler(seed=0), storage=optuna.storages.RDBStorage(second_url),
+                           study_name="toy", points_to_evaluate=[best.params], warm_trials=earlier)
+    assert second.suggest("n1")["learning_rate"] == best.params["learning_rate"]
+    assert len(second.weighed_trials) == 3  # TPE weighs the earlier trials from the first proposal
+    assert len(optuna.load_study(study_name="toy", storage=second_url).trials) == 4

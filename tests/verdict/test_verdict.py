@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from search.verdict import (
+    published_bar,
     NOTEBOOK_PUBLISHED_BEST,
     beats_notebook,
     headline,
@@ -147,3 +148,27 @@ def test_the_verdict_table_shows_every_model_with_mean_std_min_params_and_verdic
     for text in ("dense_256", "dense_deep", "cnn_small", "winner", "0.9925 ± 0.0005", "0.9920", "120,000",
                  "BEATS the notebook", "best notebook model (the baseline)"):
         assert text in table, text
+
+
+def test_each_configuration_is_also_judged_against_the_best_notebook_model_of_its_family() -> None:
+    dense = [{**row, "hp_family": "dense"} for row in rows_for("wide", "searched", [0.9860, 0.9862, 0.9864])]
+    cnn = [{**row, "hp_family": "cnn"} for row in rows_for("conv", "searched", [0.9920, 0.9921, 0.9922])]
+    judgement = judge(NOTEBOOK + dense + cnn)
+    wide, conv = verdict_of(judgement, "wide"), verdict_of(judgement, "conv")
+    assert not wide.beats and "cnn_small" in wide.reason  # below the best notebook model, a CNN
+    assert wide.family.baseline == "dense_deep" and wide.family.beats  # but above the notebook's best dense net
+    assert wide.family.difference.low > 0
+    assert conv.beats and conv.family.baseline == "cnn_small" and conv.family.beats
+
+
+def test_on_other_data_the_published_figure_is_no_bar() -> None:
+    searched = rows_for("good", "searched", [0.9840, 0.9995, 0.9995])  # one seed below 0.9854
+    assert not verdict_of(judge(NOTEBOOK + searched), "good").beats
+    judgement = judge(NOTEBOOK + searched, threshold=None)
+    assert verdict_of(judgement, "good").beats
+    assert judgement.threshold is None
+
+
+def test_the_published_bar_holds_for_the_shipped_mnist_only() -> None:
+    assert published_bar("shipped MNIST") == NOTEBOOK_PUBLISHED_BEST
+    assert published_bar("/data/permuted.npz") is None

@@ -1,0 +1,43 @@
+"""``--warm-start RUN ...``: the earlier runs a new search starts from, read before Ray starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from search.cli import RunOptions, UsageError
+from search.run_folder import RUN_FILE, StorageError, is_run_folder, pull_folder, read_json, run_uri, staging_folder
+from search.study import WarmStart, WarmStartError, load_warm_start
+from spaces import parameter_names
+
+
+def read_warm_start(options: RunOptions) -> WarmStart | None:
+    """The finished trials and best configurations of the runs ``--warm-start`` names (None
+    without the flag); a run that cannot be started from is refused in one line, and the
+    earlier runs are only read."""
+    if not options.warm_start:
+        return None
+    runs = [(name, folder, read_json(folder / RUN_FILE)) for name, folder in
+            ((name, _run_folder(options.results, name)) for name in options.warm_start)]
+    names = parameter_names(options.space, max_epochs=options.max_epochs, size_aware=options.size_aware)
+    try:
+        return load_warm_start(runs, space=options.space, objective=options.objective, parameter_names=names)
+    except WarmStartError as error:
+        raise UsageError(str(error)) from error
+
+
+def _run_folder(results: str, name: str) -> Path:
+    """Run ``name``'s folder in ``results`` (pulled into its staging folder from a storage URI)."""
+    remote = run_uri(results, name)
+    if remote is None:
+        folder = Path(results).expanduser().resolve() / name
+    else:
+        folder = staging_folder(results, name)
+        try:
+            pull_folder(remote, folder)
+        except (StorageError, OSError) as error:
+            raise UsageError(f"--warm-start {name!r}: {results!r} cannot be read ({error}): check the URI and "
+                             f"this machine's credentials") from error
+    if not is_run_folder(folder):
+        raise UsageError(f"--warm-start {name!r}: there is no run of that name in {results!r}: list the runs "
+                         f"with `python -m search.runs --results {results}`")
+    return folder

@@ -1,0 +1,86 @@
+"""Accuracy against size: the search's validation front, the confirmed models along it, and
+the best confirmed model within each size budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+
+from search.reporting._plots import DPI, FIGSIZE, annotate_apart, empty_figure, save_figure, thousands_axis
+from search.verdict import Judgement, Verdict
+from spaces import SIZE_BUDGETS
+
+
+def validation_front(trials: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The trials no other trial beats on both counts (higher best validation accuracy with at
+    most as many parameters), from small to large."""
+    scored = [row for row in trials if row.get("best_val_accuracy") is not None and row.get("num_params")]
+    scored.sort(key=lambda row: (-float(row["best_val_accuracy"]), int(row["num_params"])))
+    front: list[Mapping[str, Any]] = []
+    for row in scored:
+        if all(int(row["num_params"]) < int(kept["num_params"]) for kept in front):
+            front.append(row)
+    return sorted(front, key=lambda row: int(row["num_params"]))
+
+
+def best_within_budgets(judgement: Judgement,
+                        budgets: Sequence[int] = SIZE_BUDGETS) -> list[tuple[int, Verdict | None]]:
+    """For each size budget, the confirmed configuration of at most that many parameters with
+    the highest mean test accuracy (None where none was confirmed)."""
+    searched = [verdict for verdict in judgement.verdicts if verdict.summary.kind == "searched"
+                and verdict.summary.mean is not None and verdict.summary.num_params and not verdict.summary.failed_seeds]
+    table = []
+    for budget in budgets:
+        within = [verdict for verdict in searched if verdict.summary.num_params <= budget]
+        table.append((budget, max(within, key=lambda verdict: verdict.summary.mean) if within else None))
+    return table
+
+
+def front_chart(judgement: Judgement | None, trials: Sequence[Mapping[str, Any]], path: Path) -> Path:
+    """Every trial's best validation accuracy against its parameters (log scale) with the
+    validation front as a step line; the confirmed configurations' mean test accuracy (green
+    where they beat the notebook) and the notebook's models (grey squares) over them."""
+    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=DPI)
+    scored = [row for row in trials if row.get("best_val_accuracy") is not None and row.get("num_params")]
+    if not scored:
+        empty_figure(ax, "no trial reported a validation score")
+        return save_figure(fig, path)
+    ax.scatter([row["num_params"] for row in scored], [row["best_val_accuracy"] for row in scored], s=10,
+               color="lightsteelblue", label="trial (best validation accuracy)", zorder=1)
+    front = validation_front(trials)
+    ax.step([row["num_params"] for row in front], [row["best_val_accuracy"] for row in front], where="post",
+            color="tab:blue", linewidth=1.2, label="validation front of the search", zorder=2)
+    points = []
+    values = [float(row["best_val_accuracy"]) for row in front]
+    for verdict in (judgement.verdicts if judgement is not None else ()):
+        s = verdict.summary
+        if s.mean is None or not s.num_params:
+            continue
+        if s.kind == "notebook":
+            style = {"color": "dimgray", "marker": "s", "label": "notebook model (test, re-measured)"}
+        elif verdict.beats:
+            style = {"color": "tab:green", "marker": "o", "label": "confirmed, beats the notebook (test mean)"}
+        else:
+            style = {"color": "tab:orange", "marker": "o", "label": "confirmed, does not beat it (test mean)"}
+        ax.scatter([s.num_params], [s.mean], s=80, edgecolor="black", zorder=3, **style)
+        points.append((s.name, s.num_params, s.mean))
+        values.append(s.mean)
+    if judgement is not None and judgement.threshold is not None:
+        ax.axhline(judgement.threshold, color="tab:red", linestyle="--", linewidth=1,
+                   label=f"notebook's best published figure ({judgement.threshold:.4f})")
+    annotate_apart(ax, points, fontsize=8)
+    ax.set_xscale("log")
+    thousands_axis(ax)
+    low = sorted(values)[len(values) // 4] if len(values) > 3 else min(values)
+    ax.set_ylim(max(0.0, low - 0.01), min(1.0, max(values) + 0.003))
+    ax.set_xlabel("parameters (log scale)")
+    ax.set_ylabel("accuracy")
+    ax.set_title("Accuracy against model size: the search's front and the confirmed models", fontsize=11)
+    ax.grid(alpha=0.3, which="both")
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2,
+              fontsize=8, frameon=False)
+    return save_figure(fig, path)
