@@ -31,11 +31,14 @@ def _model(config: Mapping[str, Any]) -> str:
     family = config.get("family")
     if family == "cnn":
         filters = "-".join(str(config.get(f"filters_{block}", "?")) for block in range(_count(config, "n_blocks")))
-        flags = [flag for flag, key in (("bn", "batch_norm"), ("aug", "augment")) if config.get(key)]
-        return " ".join(["conv", filters or "?", *flags])
+        flags = [flag for flag, key in (("sep", "separable"), ("bn", "batch_norm"), ("aug", "augment"))
+                 if config.get(key)]
+        head = {"gap": ["gap"], "conv1x1": ["1x1"]}.get(str(config.get("head", "flatten")), [])
+        return " ".join(["conv", filters or "?", *head, *flags])
     if family == "dense":
         units = "-".join(str(config.get(f"units_{layer}", "?")) for layer in range(_count(config, "n_layers")))
-        return " ".join(["dense", units or "?", str(config.get("activation", ""))]).strip()
+        flags = [flag for flag, key in (("bn", "batch_norm"), ("aug", "augment")) if config.get(key)]
+        return " ".join(["dense", units or "?", str(config.get("activation", "")), *flags]).strip()
     return "-"
 
 
@@ -44,15 +47,22 @@ def _architecture(config: Mapping[str, Any]) -> str:
     if family == "cnn":
         convs = ", ".join(f"{config.get(f'filters_{block}')}x{config.get(f'kernel_{block}')}"
                           for block in range(_count(config, "n_blocks")))
-        return (f"conv [{convs}] padding {config.get('padding')}, {config.get('pooling')} pooling"
+        head = {"gap": "global average pooling head", "conv1x1": "1x1-convolution head"}.get(
+            str(config.get("head", "flatten")),
+            f"dense {config.get('dense_units')} (dropout {float(config.get('dense_dropout', 0)):.2f})")
+        return (f"conv [{convs}] padding {config.get('padding')}"
+                + (", separable after the first" if config.get("separable") else "")
+                + f", {config.get('pooling')} pooling"
                 + (", batch norm" if config.get("batch_norm") else "")
-                + f", dropout {float(config.get('dropout', 0)):.2f}, dense {config.get('dense_units')} "
-                  f"(dropout {float(config.get('dense_dropout', 0)):.2f})"
+                + f", dropout {float(config.get('dropout', 0)):.2f}, {head}"
                 + (", augmentation" if config.get("augment") else ""))
     if family == "dense":
         layers = ", ".join(f"{config.get(f'units_{layer}')} (dropout {float(config.get(f'dropout_{layer}', 0)):.2f})"
                            for layer in range(_count(config, "n_layers")))
-        return f"dense [{layers}] {config.get('activation')}"
+        return (f"dense [{layers}] {config.get('activation')}"
+                + (", batch norm" if config.get("batch_norm") else "")
+                + (", augmentation" if config.get("augment") else "")
+                + (f", label smoothing {float(config['label_smoothing']):.2f}" if config.get("label_smoothing") else ""))
     return "-"
 
 

@@ -5,10 +5,12 @@
 - ``utilization``: the share of the machine's CPU time the trials get during a search;
 - ``gpu``: epochs per minute with 1, 2, 4, 8 trials sharing one GPU (GPU machines only);
 - ``scale``: the driver's own costs with thousands of trials on many simulated slots;
-- ``memory``: a reused trial slot's memory over a long run of trials.
+- ``memory``: a reused trial slot's memory over a long run of trials;
+- ``asha``: the trials a run's first ASHA rung stopped, trained to their planned epochs: how
+  many would have ended among the run's best.
 
 They measure; they are not tests (``tests/bench/`` checks their arithmetic and runs
 one tiny ``overhead``). ``docs/PERFORMANCE.md`` holds the figures and the commands.
 """
 
-__all__ = ["gpu", "memory", "overhead", "scale", "target", "utilization"]
+__all__ = ["asha", "gpu", "memory", "overhead", "scale", "target", "utilization"]

@@ -8,7 +8,7 @@ import sys
 from typing import Callable, Sequence
 
 from search.bench._machine import cpu_count
-from search.cli import OneLineParser, parse_duration, positive_int
+from search.cli import OneLineParser, fraction, parse_duration, positive_int
 
 BENCHMARKS = {
     "overhead": "the service against a plain Optuna loop on a fixed list of CNN configurations",
@@ -17,20 +17,8 @@ BENCHMARKS = {
     "gpu": "epochs per minute with 1, 2, 4, 8 trials sharing one GPU",
     "scale": "the driver's own costs with thousands of trials on many simulated slots",
     "memory": "a reused trial slot's memory over a long run of one-epoch trials",
+    "asha": "how often ASHA's first rung stopped a trial that would have ended among a run's best",
 }
-
-
-def fraction(flag: str) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} is {text!r}, but must be a number between 0 and 1")
-        if not 0 < value <= 1:
-            raise argparse.ArgumentTypeError(f"{flag} is {value}, but must be > 0 and <= 1")
-        return value
-
-    return parse
 
 
 def counts(flag: str) -> Callable[[str], list[int]]:

@@ -1,6 +1,6 @@
 """The runs in a results folder (``python -m search.runs``), one line each.
 
-For every ``RESULTS/NAME/run.json``: name, space, start time, trials, best validation
+For every ``RESULTS/NAME/run.json``: name, space, objective and parameter budget, start time, trials, best validation
 accuracy, best confirmed test accuracy and verdict (where the run was confirmed), and state
 (finished, interrupted, failed, running, or "driver gone": it says running but its driver
 died, see ``run_folder.driver_gone``; ``--resume`` continues it). Reads JSON and Parquet only: nothing in a results
@@ -40,12 +40,12 @@ from search.run_folder import (
     trial_results,
 )
 from search.study import METRIC
-from search.verdict import beats_notebook, summarize
+from search.verdict import beats_notebook, published_bar, summarize
 
 # The columns of confirm.parquet a verdict needs (not the per-image correctness).
 _CONFIRM_COLUMNS = ("name", "kind", "seed", "test_accuracy", "test_loss", "epochs", "num_params", "seconds",
                     "cached", "error")
-_ROW = "{name:<26} {space:<5} {started:<16} {trials:>6} {val:>8} {test:>9}  {verdict:<12} {state}"
+_ROW = "{name:<26} {space:<5} {search:<14} {started:<16} {trials:>6} {val:>8} {test:>9}  {verdict:<12} {state}"
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class RunSummary:
     best_test_accuracy: float | None
     verdict: str | None
     state: str
+    search: str = "accuracy"  # the objective, and the parameter budget if any: "pareto <=5k"
 
 
 def list_runs(results: Path) -> list[RunSummary]:
@@ -97,7 +98,7 @@ def summarize_run(run_dir: Path) -> RunSummary:
     except (OSError, ValueError):
         return RunSummary(run_dir.name, "?", "?", None, None, None, None, "unreadable run.json")
     trials, best_val = _trial_figures(run_dir, info)
-    best_test, verdict = _confirmation(run_dir)
+    best_test, verdict = _confirmation(run_dir, threshold=published_bar(info.get("data")))
     return RunSummary(
         name=str(info.get("name") or run_dir.name),
         space=str(info.get("space") or "?"),
@@ -107,6 +108,8 @@ def summarize_run(run_dir: Path) -> RunSummary:
         best_test_accuracy=best_test,
         verdict=verdict,
         state="driver gone" if driver_gone(info) else str(info.get("state") or "unknown"),
+        search=str(info.get("objective") or "accuracy") + (f" <={int(info['max_params']) / 1000:g}k"
+                                                            if info.get("max_params") else ""),
     )
 
 
@@ -133,7 +136,7 @@ def _live_trial_figures(run_dir: Path) -> tuple[int | None, float | None]:
     return len(trials), max(scores, default=None)
 
 
-def _confirmation(run_dir: Path) -> tuple[float | None, str | None]:
+def _confirmation(run_dir: Path, *, threshold: float | None) -> tuple[float | None, str | None]:
     """Best mean test accuracy of a searched configuration, and the verdict: 'beats (N)' when N
     configurations beat the notebook by the rule of ``search.verdict``, else 'no'."""
     confirm_file = run_dir / CONFIRM_FILE
@@ -150,20 +153,20 @@ def _confirmation(run_dir: Path) -> tuple[float | None, str | None]:
     if not searched or not notebook:
         return best, None
     baseline = max(s.mean for s in notebook)
-    beating = sum(1 for s in searched if beats_notebook(s.accuracies, baseline))
+    beating = sum(1 for s in searched if beats_notebook(s.accuracies, baseline, threshold=threshold))
     return best, f"beats ({beating})" if beating else "no"
 
 
 def format_runs(runs: list[RunSummary], results: Path | str) -> str:
     if not runs:
         return f"no runs in {results} (a run is a folder with a {RUN_FILE})"
-    header = _ROW.format(name="name", space="space", started="started", trials="trials",
+    header = _ROW.format(name="name", space="space", search="search", started="started", trials="trials",
                          val="best val", test="best test", verdict="verdict", state="state")
     lines = [f"{len(runs)} run(s) in {results}", header, "-" * len(header)]
     for run in runs:
         lines.append(_ROW.format(
             name=run.name if len(run.name) <= 26 else run.name[:25] + "…",
-            space=run.space[:5], started=run.started[:16],
+            space=run.space[:5], search=run.search[:14], started=run.started[:16],
             trials="-" if run.trials is None else str(run.trials),
             val=_score(run.best_val_accuracy), test=_score(run.best_test_accuracy),
             verdict=(run.verdict or "-")[:12], state=run.state,

@@ -281,3 +281,10 @@ def test_every_gpu_count_trains_copies_of_one_configuration() -> None:
     points = same_points(3, 4, epochs=2)
     assert len(points) == 4 and all(point == {**FIXED_CNN_POINTS[3], "epochs": 2} for point in points)
     assert _cli.parse_args(["gpu"]).config == 0  # the notebook's cnn_small
+
+
+def test_asha_measures_a_finished_run_and_refuses_anything_else(tmp_path) -> None:
+    completed = subprocess.run([PYTHON, "-m", "search.bench", "asha", str(tmp_path)], cwd=PROJECT_ROOT,
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 1  # a benchmark's own error (argparse's are 2)
+    assert "is not a finished run's folder" in completed.stderr.strip().splitlines()[-1]

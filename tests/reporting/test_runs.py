@@ -72,11 +72,11 @@ def test_it_lists_both_runs_oldest_first_with_their_figures_and_states(results: 
     lines = completed.stdout.splitlines()
     assert lines[0] == f"2 run(s) in {results.resolve()}"
     header = lines[1].split()
-    assert header[:4] == ["name", "space", "started", "trials"] and header[-2:] == ["verdict", "state"]
+    assert header[:5] == ["name", "space", "search", "started", "trials"] and header[-2:] == ["verdict", "state"]
     finished, interrupted = lines[3].split(), lines[4].split()
-    assert finished == ["cnn-finished", "cnn", *local(FINISHED_START), "3", "0.9910", "0.9928", "beats", "(1)",
+    assert finished == ["cnn-finished", "cnn", "accuracy", *local(FINISHED_START), "3", "0.9910", "0.9928", "beats", "(1)",
                         "finished"]
-    assert interrupted == ["dense-interrupted", "dense", *local(INTERRUPTED_START), "2", "0.9700", "-", "-",
+    assert interrupted == ["dense-interrupted", "dense", "accuracy", *local(INTERRUPTED_START), "2", "0.9700", "-", "-",
                            "interrupted"]
     assert len(lines) == 5, "the cache folder (no run.json) is not a run"
 
@@ -138,3 +138,11 @@ def test_a_file_uri_of_a_missing_folder_is_one_line_on_stderr(tmp_path: Path) ->
     completed = run_runs("--results", (tmp_path / "nowhere").as_uri())
     assert completed.returncode == 2 and completed.stdout == ""
     assert completed.stderr.count("\n") == 1 and "is not a folder" in completed.stderr
+
+
+def test_a_size_aware_run_shows_its_objective_and_parameter_budget(results: Path) -> None:
+    record = json.loads((results / "cnn-finished" / "run.json").read_text())
+    (results / "cnn-finished" / "run.json").write_text(json.dumps({**record, "objective": "pareto",
+                                                                   "max_params": 5000}))
+    run = next(run for run in list_runs(results) if run.name == "cnn-finished")
+    assert run.search == "pareto <=5k"

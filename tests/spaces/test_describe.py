@@ -54,3 +54,11 @@ def test_a_configuration_that_differs_in_one_choice_is_no_notebook_model() -> No
     assert notebook_model_of({**config, "dropout": 0.3}) is None
     assert notebook_model_of({**config, "family": "dense"}) is None
     assert notebook_model_of(CNN) is None and notebook_model_of({}) is None
+
+
+def test_a_tiny_cnn_names_its_head_and_its_separable_convolutions() -> None:
+    tiny = {**CNN, "head": "gap", "separable": True}
+    assert describe(tiny, detail="model").startswith("conv ") and " gap sep" in describe(tiny, detail="model")
+    full = describe(tiny, detail="full")
+    assert "global average pooling head" in full and "separable after the first" in full and "dense " not in full
+    assert " 1x1" in describe({**CNN, "head": "conv1x1"}, detail="model")
