@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping
 
 import optuna
 
-from spaces._cnn import SIZE_AWARE_DEFAULTS, cnn_space
+from spaces._cnn import SIZE_AWARE_DEFAULTS, SMALL_START_POINTS, cnn_space
 from spaces._dense import dense_space
 from spaces._notebook import NOTEBOOK_POINTS, NOTEBOOK_SPACE
 
@@ -17,6 +17,8 @@ SPACES: dict[str, Callable[..., dict[str, Any]]] = {"dense": dense_space, "cnn":
 # The spaces that offer more when a search weighs parameters, and the values the added keys
 # have in a configuration without them.
 SIZE_AWARE_SPACES: dict[str, dict[str, Any]] = {"cnn": SIZE_AWARE_DEFAULTS}
+# Where a size-aware search of a space starts besides the notebook's models.
+SIZE_AWARE_START_POINTS: dict[str, dict[str, dict[str, Any]]] = {"cnn": SMALL_START_POINTS}
 
 # What the spaces return rather than suggest: the model family, and values that follow from
 # suggested ones (the CNN's padding follows from its number of blocks). They are part of every
@@ -65,14 +67,19 @@ def start_points(space_name: str, *, max_epochs: int, size_aware: bool = False) 
     notebook's own models with it first tells the user whether the schedule alone improves
     on them, and gives TPE a measured point on each side of that choice from the start: in
     a short search its random first trials may otherwise try the schedule only together
-    with choices that hide its effect, and TPE then stops proposing it.
+    with choices that hide its effect, and TPE then stops proposing it. A size-aware search
+    (``size_aware``) also starts from a few small designs (``SIZE_AWARE_START_POINTS``).
     """
     points = notebook_points(space_name, max_epochs=max_epochs)
     if size_aware and space_name in SIZE_AWARE_SPACES:
         # The size-aware space suggests these too: the notebook's model has their defaults.
         points = {model: {**point, **SIZE_AWARE_SPACES[space_name]} for model, point in points.items()}
     with_schedule = {f"{model}{COSINE_VARIANT}": {**point, "lr_schedule": "cosine"} for model, point in points.items()}
-    return {**points, **with_schedule}
+    small = {}
+    if size_aware:
+        small = {name: {**point, "epochs": min(point["epochs"], max_epochs)}
+                 for name, point in SIZE_AWARE_START_POINTS.get(space_name, {}).items()}
+    return {**small, **points, **with_schedule}
 
 
 def config_from_point(space_name: str, point: dict[str, Any], *, max_epochs: int,

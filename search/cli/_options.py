@@ -31,7 +31,7 @@ DEFAULT_TOP_K = 3
 # --objective pareto: small models need more epochs, and the confirmation retrains a front of
 # configurations spread over sizes; a default run on a 2-core machine ends within 30 minutes.
 PARETO_DEFAULTS = {"time_budget_s": 12 * 60.0, "confirm_budget_s": 12 * 60.0, "top_k": 6,
-                   "max_epochs": {"cnn": 20, "dense": 20}}
+                   "max_epochs": {"cnn": 15, "dense": 20}}
 
 
 class UsageError(ValueError):

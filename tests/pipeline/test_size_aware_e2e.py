@@ -16,7 +16,7 @@ from tests.conftest import PROJECT_ROOT, PYTHON
 pytestmark = pytest.mark.e2e
 
 PARETO = ["--space", "cnn", "--objective", "pareto", "--max-params", "20000", "--train-limit", "1500",
-          "--num-samples", "6", "--max-epochs", "2", "--top-k", "2", "--confirm-seeds", "1",
+          "--num-samples", "4", "--max-epochs", "1", "--top-k", "2", "--confirm-seeds", "1",
           "--confirm-train-limit", "1500", "--no-dashboard", "--name", "front"]
 
 
@@ -36,7 +36,7 @@ def pareto_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
 def test_every_trained_model_is_within_the_budget_and_the_table_says_what_was_searched(pareto_run) -> None:
     results, completed = pareto_run
     rows = pq.read_table(results / "front" / "trials.parquet").to_pylist()
-    assert len(rows) == 6
+    assert len(rows) == 4
     assert all(0 < row["num_params"] <= 20_000 for row in rows)
     assert {row["objective"] for row in rows} == {"pareto"} and {row["max_params"] for row in rows} == {20_000}
     assert "start points over --max-params 20,000, left out: cnn_small (38,390 parameters)" in completed.stdout
@@ -56,15 +56,15 @@ def test_the_front_is_confirmed_and_reported_with_its_size_table(pareto_run) -> 
 def test_a_warm_started_run_records_its_source_and_stops_at_its_target(pareto_run) -> None:
     results, _ = pareto_run
     completed = run(results, "--space", "cnn", "--objective", "pareto", "--max-params", "20000", "--train-limit",
-                    "1500", "--num-samples", "6", "--max-epochs", "2", "--no-confirm", "--no-dashboard",
+                    "1500", "--num-samples", "4", "--max-epochs", "1", "--no-confirm", "--no-dashboard",
                     "--warm-start", "front", "--stop-at", "0.05", "--name", "again")
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "warm start: front (6 trials" in completed.stdout
+    assert "warm start: front (4 trials" in completed.stdout
     assert "the search stopped at its target" in completed.stdout
     record = json.loads((results / "again" / "run.json").read_text())
     assert [entry["run"] for entry in record["warm_start_from"]] == ["front"]
     assert record["stopped_at_target"]["val_accuracy"] >= 0.05
-    assert len(pq.read_table(results / "again" / "trials.parquet")) < 6
+    assert len(pq.read_table(results / "again" / "trials.parquet")) < 4
 
 
 def test_warm_starting_from_a_run_that_is_not_there_changes_nothing(pareto_run) -> None:
