@@ -177,7 +177,8 @@ def _verdict_blocks(judgement: Judgement, confirm_rows: list[dict[str, Any]], in
             "-" if s.mean_seconds is None else f"{s.mean_seconds:.0f}",
             format_difference(verdict.difference),
             ("**" + verdict.reason + "**") if verdict.beats else verdict.reason,
-            format_family(verdict.family) or "-",
+            format_family(verdict.family, overall=judgement.best_notebook.name if judgement.best_notebook else None)
+            or "-",
         ])
     blocks: list[Block] = [("h2", "Verdict"), ("table", header, rows)]
     seeds = sorted({int(row["seed"]) for row in confirm_rows})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from search.verdict._judge import Difference, FamilyVerdict, Judgement
 
 
@@ -18,15 +20,18 @@ def verdict_table(judgement: Judgement) -> str:
         lines.append(
             f"{s.name:<12} {s.kind:<8} {len(s.accuracies):>5} {mean:>16} {minimum:>7} "
             f"{s.num_params or 0:>9,} {s.epochs or 0:>6} {seconds:>7}  {format_difference(verdict.difference):<27} "
-            f"{verdict.reason:<34} {format_family(verdict.family)}".rstrip()
+            f"{verdict.reason:<34} {format_family(verdict.family, overall=_name(judgement.best_notebook))}".rstrip()
         )
     return "\n".join(lines)
 
 
-def format_family(family: FamilyVerdict | None) -> str:
-    """A configuration against the best notebook model of its family, in a few words."""
+def format_family(family: FamilyVerdict | None, *, overall: str | None = None) -> str:
+    """A configuration against the best notebook model of its family, in a few words; when that
+    model is also the best notebook model (``overall``), the verdict has said it already."""
     if family is None:
         return ""
+    if family.baseline == overall:
+        return f"{family.baseline}: as the verdict"
     return f"vs {family.baseline}: {format_difference(family.difference)} {family.reason}"
 
 
@@ -55,3 +60,7 @@ def format_difference(difference: Difference | None) -> str:
         return "-"
     return f"{difference.mean:+.4f} [{difference.low:+.4f}, {difference.high:+.4f}]"
 
+
+
+def _name(summary: Any) -> str | None:
+    return None if summary is None else summary.name
