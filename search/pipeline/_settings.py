@@ -71,6 +71,9 @@ def run_document(options: RunOptions, *, plan: SearchPlan, data_sha256: str, spl
         "cpus_per_trial": options.cpus_per_trial,
         "gpus_per_trial": options.gpus_per_trial,
         "cluster_resources": cluster.resources,
+        # Seconds the run waited, before its search and budget began, for the cluster to start a
+        # node that holds a trial (a cluster launched with no GPU node, say).
+        "waited_for_nodes_s": round(cluster.waited_for_nodes_s, 1),
         "versions": library_versions(),
         "started": now(),
         "ended": None,

@@ -6,14 +6,33 @@ Keras and TensorFlow are imported inside trials only (``_trainable``): the drive
 for them.
 """
 
+from search.tuning._autoscaler import (
+    EC2_INSTANCE_TYPES,
+    autoscaler_max_trials,
+    node_type_resources,
+    read_launcher_config,
+    waiting_for_gpus_note,
+)
 from search.tuning._checkpoints import remove_trial_checkpoints
-from search.tuning._autoscaler import autoscaler_max_trials, read_launcher_config, waiting_for_gpus_note
 from search.tuning._curves import FLUSH_SECONDS, SCALAR_TAGS, TrialCurves
 from search.tuning._heartbeat import Heartbeat
 from search.tuning._plan import SearchPlan
 from search.tuning._progress import CompactProgress
-from search.tuning._ray_cluster import WORKER_ENV, ClusterError, RayCluster, shutdown_ray, start_ray
-from search.tuning._ray_compat import launcher_prepared, restored_scheduler, restored_tune_config, result_grid_trials
+from search.tuning._ray_cluster import (
+    WORKER_ENV,
+    ClusterError,
+    NodeWaitTimeout,
+    RayCluster,
+    shutdown_ray,
+    start_ray,
+    wait_for_first_trial,
+)
+from search.tuning._ray_compat import (
+    launcher_prepared,
+    restored_scheduler,
+    restored_tune_config,
+    result_grid_trials,
+)
 from search.tuning._scheduler import (
     ASHA_GRACE_EPOCHS,
     ASHA_REDUCTION_FACTOR,
@@ -22,7 +41,12 @@ from search.tuning._scheduler import (
     SizeBandASHA,
     size_band,
 )
-from search.tuning._searcher import STOPPED_BY, TUNE_TRIAL_ID, StudyCloser, StudySearcher
+from search.tuning._searcher import (
+    STOPPED_BY,
+    TUNE_TRIAL_ID,
+    StudyCloser,
+    StudySearcher,
+)
 from search.tuning._target import REACHED, TargetReached
 from search.tuning._trainable import train_trial
 from search.tuning._trial_rows import TRIAL_STATES, trial_rows
@@ -39,6 +63,7 @@ from search.tuning._tuner import (
 __all__ = [
     "ASHA_GRACE_EPOCHS",
     "ASHA_REDUCTION_FACTOR",
+    "EC2_INSTANCE_TYPES",
     "FLUSH_SECONDS",
     "REACHED",
     "SCALAR_TAGS",
@@ -50,6 +75,7 @@ __all__ = [
     "ClusterError",
     "CompactProgress",
     "Heartbeat",
+    "NodeWaitTimeout",
     "RayCluster",
     "RecordingASHA",
     "SearchPlan",
@@ -66,6 +92,7 @@ __all__ = [
     "make_searcher",
     "make_trainable",
     "make_tuner",
+    "node_type_resources",
     "read_launcher_config",
     "remove_trial_checkpoints",
     "restored_scheduler",
@@ -77,5 +104,6 @@ __all__ = [
     "start_ray",
     "train_trial",
     "trial_rows",
+    "wait_for_first_trial",
     "waiting_for_gpus_note",
 ]

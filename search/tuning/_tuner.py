@@ -145,15 +145,18 @@ def make_run_config(plan: SearchPlan, *, callbacks: list, stop: Any = None) -> t
 def default_concurrency(cluster: dict[str, float], *, cpus_per_trial: float, gpus_per_trial: float) -> int:
     """As many trials as the cluster's CPUs (and GPUs, when trials use them) hold at once.
 
-    A joined cluster with no GPU yet (its autoscaler starts GPU nodes on demand) gets as many
-    as the autoscaler can make room for (``autoscaler_max_trials``), else as many as its CPUs
-    hold: pending trials are what make the autoscaler add nodes.
+    A joined cluster with no node that holds a trial yet (no GPU yet for GPU trials, or a head
+    with no CPU for trials: its autoscaler starts nodes on demand) gets as many as the
+    autoscaler can make room for (``autoscaler_max_trials``): pending trials are what make the
+    autoscaler add nodes.
     """
     by_cpu = math.floor(cluster.get("CPU", 1) / cpus_per_trial + 1e-9)
     if gpus_per_trial > 0:
         by_gpu = math.floor(cluster.get("GPU", 0) / gpus_per_trial + 1e-9)
         if by_gpu > 0:
-            by_cpu = min(by_cpu, by_gpu)
-        elif cluster.get("autoscaler_max_trials"):
-            by_cpu = int(cluster["autoscaler_max_trials"])
+            return max(1, min(by_cpu, by_gpu))
+    # No node holds a trial yet (GPU trials before the first GPU node, or CPU trials on a head
+    # that keeps its CPUs for the driver): as many as the autoscaler's nodes can hold.
+    if (gpus_per_trial > 0 or by_cpu == 0) and cluster.get("autoscaler_max_trials"):
+        return int(cluster["autoscaler_max_trials"])
     return max(1, by_cpu)

@@ -1,35 +1,36 @@
-"""cluster.yaml: checked the way `ray up` checks it, offline, plus the project's own rules.
+"""cluster.yaml and cluster-constraints.txt: checked the way `ray up` checks them, offline,
+plus the project's own rules.
 
-`ray up` runs ``prepare_config`` (merge with the AWS defaults shipped in the ray
-package, split setup commands, fill per-type worker limits) and then
-``validate_config`` (the JSON schema ``ray/autoscaler/ray-schema.json`` and the
-head-node rules) before it talks to AWS. Both run here without network access.
+`ray up` runs ``prepare_config`` (merge with the AWS defaults shipped in the ray package,
+split setup commands, fill per-type worker limits), then fills in the ``resources`` a node
+type leaves out from EC2's description of its instance type, then ``validate_config`` (the
+JSON schema ``ray/autoscaler/ray-schema.json`` and the head-node rules), before it starts
+anything. All three run here without network access, EC2's answer given by
+``EC2_INSTANCE_TYPES`` (``launcher_prepared``).
 """
 
 from __future__ import annotations
 
 import copy
 import re
+import shutil
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
-from search.tuning import launcher_prepared
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from ray.autoscaler._private.command_runner import SSHCommandRunner
 
-CLUSTER_YAML = Path(__file__).resolve().parents[2] / "cluster.yaml"
+from search.tuning import EC2_INSTANCE_TYPES, launcher_prepared
 
-# vCPUs and GPUs of instance types the file mentions; declared resources must not exceed them.
-KNOWN_INSTANCE_TYPES = {
-    "m5.large": (2, 0),
-    "m5.xlarge": (4, 0),
-    "m5.2xlarge": (8, 0),
-    "g4dn.xlarge": (4, 1),
-    "g5.xlarge": (4, 1),
-    "g5.2xlarge": (8, 1),
-    "g6.xlarge": (4, 1),
-    "g6.2xlarge": (8, 1),
-}
+ROOT = Path(__file__).resolve().parents[2]
+CLUSTER_YAML = ROOT / "cluster.yaml"
+CONSTRAINTS = ROOT / "cluster-constraints.txt"
+REMOTE_CONSTRAINTS = "~/mnist-search/cluster-constraints.txt"
 WORLD = {"0.0.0.0/0", "::/0"}
 
 
@@ -51,12 +52,36 @@ def check(config: dict) -> dict:
 
 
 def gpu_worker_types(config: dict) -> dict:
-    head = config["head_node_type"]
+    """The worker types with a GPU, by their resources once `ray up` has filled them in."""
+    prepared = check(config)
+    head = prepared["head_node_type"]
     return {
         name: spec
-        for name, spec in config["available_node_types"].items()
+        for name, spec in prepared["available_node_types"].items()
         if name != head and spec.get("resources", {}).get("GPU", 0) >= 1
     }
+
+
+def pins(path: Path = CONSTRAINTS) -> dict[str, str]:
+    """name -> version of every `name==version` line (names canonical)."""
+    found = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, pinned = line.partition("==")
+            found[canonicalize_name(name)] = pinned
+    return found
+
+
+def project_dependencies() -> list[Requirement]:
+    import tomllib
+
+    with (ROOT / "pyproject.toml").open("rb") as stream:
+        return [Requirement(text) for text in tomllib.load(stream)["project"]["dependencies"]]
+
+
+def pip_installs(commands: list[str]) -> list[str]:
+    return [command for command in commands if "pip install" in command]
 
 
 def world_open_ports(config: dict) -> set:
@@ -90,7 +115,7 @@ def test_ray_up_accepts_the_file(config):
 
 
 def _float_gpu(c):
-    next(iter(gpu_worker_types(c).values()))["resources"]["GPU"] = 0.5
+    c["available_node_types"]["gpu_worker"]["resources"] = {"CPU": 4, "GPU": 0.5}
 
 
 def _no_head_type_entry(c):
@@ -101,8 +126,9 @@ def _head_type_unknown(c):
     c["head_node_type"] = "no-such-node-type"
 
 
-def _resources_missing(c):
-    next(iter(gpu_worker_types(c).values())).pop("resources")
+def _instance_type_ec2_does_not_know(c):
+    # `ray up` then cannot fill in the resources, and the schema asks for them.
+    c["available_node_types"]["gpu_worker"]["node_config"]["InstanceType"] = "x9.imaginary"
 
 
 def _unknown_top_level_key(c):
@@ -110,7 +136,7 @@ def _unknown_top_level_key(c):
 
 
 def _min_workers_above_global_max(c):
-    next(iter(gpu_worker_types(c).values()))["min_workers"] = c["max_workers"] + 1
+    c["available_node_types"]["gpu_worker"]["min_workers"] = c["max_workers"] + 1
 
 
 @pytest.mark.parametrize(
@@ -119,7 +145,7 @@ def _min_workers_above_global_max(c):
         (_float_gpu, jsonschema.ValidationError, "is not of type 'integer'"),
         (_no_head_type_entry, ValueError, "must be one of `available_node_types`"),
         (_head_type_unknown, ValueError, "must be one of `available_node_types`"),
-        (_resources_missing, jsonschema.ValidationError, "'resources' is a required property"),
+        (_instance_type_ec2_does_not_know, jsonschema.ValidationError, "'resources' is a required property"),
         (_unknown_top_level_key, jsonschema.ValidationError, "'max_worker' was unexpected"),
         (_min_workers_above_global_max, ValueError, "smaller than the sum of `min_workers`"),
     ],
@@ -136,28 +162,65 @@ def test_ray_up_rejects_a_broken_copy(config, break_it, error, message):
 
 def test_an_autoscaling_gpu_worker_type(config):
     prepared = check(config)
-    workers = gpu_worker_types(prepared)
-    assert workers, "no worker node type declares resources GPU >= 1"
+    workers = gpu_worker_types(config)
+    assert workers, "no worker node type has a GPU"
     for name, spec in workers.items():
         assert isinstance(spec["resources"]["GPU"], int), name
         assert spec["min_workers"] == 0, f"{name}: min_workers must be 0 (no idle GPUs billed)"
-        assert spec["max_workers"] >= 1, f"{name}: max_workers must allow at least one node"
+    assert any(spec["max_workers"] >= 1 for spec in workers.values()), "no GPU type may start a node"
     assert prepared["max_workers"] >= 1
 
 
-def test_head_node_is_cpu_only(config):
+def test_the_autoscaler_may_start_every_gpu_worker_at_once(config):
+    # Ray 2.60's autoscaler v2 launches at most max(1, ceil(upscaling_speed * running)) nodes
+    # of a type at a time (ray/autoscaler/v2/instance_manager/reconciler.py, _compute_to_launch).
+    largest = max(spec["max_workers"] for spec in gpu_worker_types(config).values())
+    assert config["upscaling_speed"] >= min(largest, config["max_workers"])
+
+
+def test_the_head_node_holds_no_cpu_for_trials(config):
     head = config["available_node_types"][config["head_node_type"]]
-    assert head["resources"].get("GPU", 0) == 0
+    assert head["resources"] == {"CPU": 0}, "the driver runs on the head: trials must not"
+    prepared = check(config)["available_node_types"][config["head_node_type"]]["resources"]
+    assert prepared.get("CPU") == 0 and not prepared.get("GPU"), prepared
 
 
-def test_declared_resources_fit_the_instance_types(config):
+def test_worker_resources_are_left_to_ray_and_filled_from_the_instance_type(config):
+    head = config["head_node_type"]
+    workers = {name: spec for name, spec in config["available_node_types"].items() if name != head}
+    assert workers
+    prepared = check(config)["available_node_types"]
+    for name, spec in workers.items():
+        assert "resources" not in spec, f"{name}: leave resources to Ray (it reads them from EC2)"
+        instance = EC2_INSTANCE_TYPES[spec["node_config"]["InstanceType"]]
+        filled = prepared[name]["resources"]
+        assert filled["CPU"] == instance["VCpuInfo"]["DefaultVCpus"], name
+        assert filled["GPU"] == instance["GpuInfo"]["Gpus"][0]["Count"], name
+        assert filled["memory"] > 0, f"{name}: Ray fills in a worker's memory too"
+
+
+def test_a_spot_gpu_worker_type_beside_the_on_demand_one(config):
+    types = config["available_node_types"]
+    spot, on_demand = types["gpu_spot_worker"], types["gpu_worker"]
+    assert spot["node_config"]["InstanceMarketOptions"] == {"MarketType": "spot"}
+    assert "InstanceMarketOptions" not in on_demand["node_config"]
+    assert spot["node_config"]["InstanceType"] == on_demand["node_config"]["InstanceType"]
+    assert spot["min_workers"] == 0
+    assert "gpu_spot_worker" in gpu_worker_types(config)
+    text = CLUSTER_YAML.read_text()
+    assert re.search(r"\$[0-9.]+/h spot", text) and re.search(r"\$[0-9.]+/h on-demand", text), "prices in comments"
+    # Switching to spot is two numbers: the spot type alone must pass Ray's checks.
+    types["gpu_spot_worker"]["max_workers"], types["gpu_worker"]["max_workers"] = 4, 0
+    assert check(config)["available_node_types"]["gpu_spot_worker"]["resources"]["GPU"] == 1
+
+
+def test_workers_get_an_instance_profile_to_write_checkpoints_to_s3(config):
+    # Trials checkpoint every epoch, and Tune's workers write checkpoints to the storage URI
+    # (--results s3://...) themselves; the head's role comes from `ray up`.
+    head = config["head_node_type"]
     for name, spec in config["available_node_types"].items():
-        instance_type = spec["node_config"]["InstanceType"]
-        if instance_type not in KNOWN_INSTANCE_TYPES:
-            continue
-        cpus, gpus = KNOWN_INSTANCE_TYPES[instance_type]
-        assert spec["resources"].get("CPU", 0) <= cpus, f"{name}: more CPUs than a {instance_type} has"
-        assert spec["resources"].get("GPU", 0) <= gpus, f"{name}: more GPUs than a {instance_type} has"
+        if name != head:
+            assert spec["node_config"].get("IamInstanceProfile", {}).get("Name"), name
 
 
 def test_every_node_sets_the_same_image(config):
@@ -170,25 +233,128 @@ def test_no_docker(config):
     assert not check(config).get("docker"), "the Deep Learning AMI runs Ray directly, without Docker"
 
 
-def test_file_mounts_copy_the_project(config):
+def test_file_mounts_copy_the_project_without_venv_results_or_git(config):
     mounts = config["file_mounts"]
     project = [remote for remote, local in mounts.items() if local.rstrip("/") in (".", "./")]
-    assert project, f"no file mount copies the project folder '.': {mounts}"
-    excluded = " ".join(config.get("rsync_exclude", []))
-    assert ".venv" in excluded, "a local .venv (GBs) would be copied to every node"
+    assert project == ["~/mnist-search"], f"no file mount copies the project folder '.': {mounts}"
+    excluded = config.get("rsync_exclude", [])
+    for folder in ("/.venv", "/results", "/.git"):
+        assert folder in excluded, f"{folder} would be copied to every node"
+
+
+@pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is not installed (ray up needs it)")
+def test_the_copy_ray_up_makes_leaves_out_venv_results_and_git(config, tmp_path):
+    """The rsync that `ray up` runs for the project mount (Ray's own exclude and filter
+    arguments), run locally on a small stand-in of the project folder."""
+    source, target = tmp_path / "project", tmp_path / "node"
+    kept = ["search/run.py", "mnist_models/data/mnist.npz", "cluster-constraints.txt", "pyproject.toml"]
+    left_out = [".venv/bin/python", "results/cnn-1/run.json", ".git/HEAD", "mnist_search.egg-info/PKG-INFO",
+                "search/__pycache__/run.cpython-311.pyc", "tune.parquet"]
+    for name in kept + left_out:
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text("x")
+    shutil.copy(ROOT / ".gitignore", source / ".gitignore")
+    options = {"rsync_exclude": config["rsync_exclude"], "rsync_filter": config["rsync_filter"]}
+    arguments = SSHCommandRunner._create_rsync_filter_args(None, options)
+    subprocess.run(["rsync", "-a", *arguments, f"{source}/", f"{target}/"], check=True)
+    copied = {str(path.relative_to(target)) for path in target.rglob("*") if path.is_file()}
+    assert set(kept) <= copied
+    assert not copied & set(left_out), copied & set(left_out)
 
 
 def test_setup_commands_install_the_project(config):
     prepared = check(config)
     project_dirs = [remote for remote, local in config["file_mounts"].items() if local.rstrip("/") in (".", "./")]
     for role in ("head_setup_commands", "worker_setup_commands"):
-        installs = [c for c in prepared[role] if "pip install" in c]
+        installs = pip_installs(prepared[role])
         assert any(
             re.search(rf"(-e|--editable)\s+{re.escape(d)}(\s|$)", c) for c in installs for d in project_dirs
         ), f"{role} never pip-installs the project dir {project_dirs}: {installs}"
     assert any("boto3" in c for c in prepared["head_setup_commands"]), "the autoscaler on the head needs boto3"
     assert any("and-cuda" in c for c in prepared["worker_setup_commands"]), (
         "GPU workers need tensorflow[and-cuda] for TensorFlow to find CUDA"
+    )
+
+
+# --- the versions every node installs ----------------------------------------------------
+
+
+def test_every_install_on_every_node_uses_the_constraints(config):
+    prepared = check(config)
+    for role in ("head_setup_commands", "worker_setup_commands"):
+        installs = pip_installs(prepared[role])
+        assert installs, role
+        for command in installs:
+            assert re.search(rf"(-c|--constraints?)\s+{re.escape(REMOTE_CONSTRAINTS)}(\s|$)", command), (
+                f"{role}: {command!r} installs without the constraints"
+            )
+    # The constraints travel with the project mount (the remote path lies inside it).
+    assert REMOTE_CONSTRAINTS.startswith("~/mnist-search/") and config["file_mounts"]["~/mnist-search"] == "."
+    # TensorFlow's CUDA extra on the workers comes unpinned in the command: the constraints pin it.
+    cuda = [c for c in prepared["worker_setup_commands"] if "tensorflow[and-cuda]" in c]
+    assert cuda and not re.search(r"tensorflow\[and-cuda\][=<>~!]", cuda[0]) and "tensorflow" in pins()
+
+
+def test_uv_itself_is_pinned(config):
+    installers = [c for c in config["setup_commands"] if "astral.sh/uv" in c or "pip install uv" in c]
+    assert installers, "setup_commands install uv"
+    for command in installers:
+        assert re.search(r"astral\.sh/uv/\d+\.\d+\.\d+/install\.sh|pip install uv==\d", command), (
+            f"uv is not pinned: {command!r}"
+        )
+
+
+def test_the_constraints_are_exact_pins_only():
+    for line in CONSTRAINTS.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*==[0-9][0-9A-Za-z.+!-]*", line), line
+
+
+def test_every_dependency_is_pinned_to_the_version_installed_here():
+    pinned = pins()
+    for requirement in project_dependencies():
+        name = canonicalize_name(requirement.name)
+        assert name in pinned, f"{requirement.name} is not pinned in {CONSTRAINTS.name}"
+        installed = version(requirement.name)
+        assert pinned[name] == installed, (
+            f"{CONSTRAINTS.name} pins {requirement.name}=={pinned[name]}, but {installed} is installed here: "
+            f"make them the same (the cluster must run what the tests ran)"
+        )
+        assert requirement.specifier.contains(pinned[name], prereleases=True), (
+            f"pyproject.toml's {requirement} does not allow the pinned {pinned[name]}"
+        )
+
+
+def test_the_head_only_boto3_is_pinned_too():
+    pinned = pins()
+    assert "boto3" in pinned
+    try:
+        assert pinned["boto3"] == version("boto3"), "boto3 here differs from the head's pin"
+    except PackageNotFoundError:
+        pass  # boto3 comes with the test extras; without it only the pin is checked
+
+
+# --- what the head's Ray is started with ---------------------------------------------------
+
+
+def _ray_start(commands: list[str]) -> str:
+    [start] = [c for c in commands if "ray start" in c]
+    return start
+
+
+def test_ray_job_stop_gives_the_search_time_to_save(config):
+    match = re.search(r"\bRAY_JOB_STOP_WAIT_TIME_S=(\d+)\s+(\S+=\S+\s+)*ray start --head",
+                      _ray_start(config["head_start_ray_commands"]))
+    assert match, "the head's `ray start` must carry RAY_JOB_STOP_WAIT_TIME_S (read by the job supervisor there)"
+    assert int(match.group(1)) >= 30, "Ray's default of 3 s kills the search before it has saved"
+
+
+def test_every_node_starts_ray_with_token_authentication_and_the_same_token(config):
+    for key in ("head_start_ray_commands", "worker_start_ray_commands"):
+        assert re.search(r"\bRAY_AUTH_MODE=token\s+(\S+=\S+\s+)*ray start", _ray_start(config[key])), key
+    assert config["file_mounts"].get("~/.ray/auth_token") == "~/.ray/auth_token", (
+        "every node needs the token of the machine that runs `ray up` and submits jobs"
     )
 
 

@@ -310,4 +310,5 @@ def test_search_runs_lists_the_finished_run(watched: WatchedRun) -> None:
     (line,) = [line for line in completed.stdout.splitlines() if line.startswith(NAME)]
     fields = line.split()
     best = max(row["best_val_accuracy"] for row in trained_rows(watched))
-    assert fields[1] == "cnn" and fields[4] == "4" and fields[5] == f"{best:.4f}" and fields[-1] == "finished"
+    assert fields[1:3] == ["cnn", "accuracy"] and fields[5] == "4" and fields[6] == f"{best:.4f}"
+    assert fields[-1] == "finished"

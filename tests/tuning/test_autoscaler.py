@@ -7,9 +7,16 @@ import copy
 from pathlib import Path
 
 import pytest
+import yaml
 
-from search.tuning import (autoscaler_max_trials, default_concurrency, read_launcher_config,
-                           waiting_for_gpus_note)
+from search.tuning import (
+    autoscaler_max_trials,
+    default_concurrency,
+    node_type_resources,
+    read_launcher_config,
+    waiting_for_gpus_note,
+)
+from search.tuning._autoscaler import holds_a_trial, trial_bundle
 
 CLUSTER_YAML = Path(__file__).resolve().parents[2] / "cluster.yaml"
 
@@ -25,6 +32,36 @@ def test_the_clusters_max_workers_caps_each_node_type(launched_config) -> None:
     config = copy.deepcopy(launched_config)
     config["max_workers"] = 2
     assert autoscaler_max_trials(config, cpus_per_trial=1, gpus_per_trial=0.25) == 8
+
+
+def test_the_clusters_max_workers_caps_all_node_types_together(launched_config) -> None:
+    config = copy.deepcopy(launched_config)
+    config["available_node_types"]["gpu_spot_worker"]["max_workers"] = 4  # on-demand and spot: 8 nodes
+    assert autoscaler_max_trials(config, cpus_per_trial=1, gpus_per_trial=0.25) == 16, "the cluster's 4 nodes"
+    config["max_workers"] = 6
+    assert autoscaler_max_trials(config, cpus_per_trial=1, gpus_per_trial=0.25) == 24
+
+
+def test_worker_resources_left_to_ray_come_from_the_instance_type() -> None:
+    # cluster.yaml as written leaves the workers' resources out (`ray up` fills them in from
+    # EC2); the head node's copy has them, but the room is the same either way.
+    raw = yaml.safe_load(CLUSTER_YAML.read_text())
+    assert "resources" not in raw["available_node_types"]["gpu_worker"]
+    assert autoscaler_max_trials(raw, cpus_per_trial=1, gpus_per_trial=0.25) == 16
+    for instance_type in ("g5.xlarge", "g6.xlarge", "g4dn.xlarge"):
+        assert node_type_resources({"node_config": {"InstanceType": instance_type}}) == {"CPU": 4.0, "GPU": 1.0}
+    assert node_type_resources({"node_config": {"InstanceType": "m5.xlarge"}}) == {"CPU": 4.0}
+    declared = {"resources": {"CPU": 2, "GPU": 1, "memory": 10**9}, "node_config": {"InstanceType": "g5.xlarge"}}
+    assert node_type_resources(declared) == {"CPU": 2.0, "GPU": 1.0}, "declared resources win"
+    assert node_type_resources({"node_config": {"InstanceType": "x9.imaginary"}}) == {}
+
+
+def test_a_trial_must_fit_on_one_node_not_on_the_clusters_sum() -> None:
+    bundle = trial_bundle(cpus_per_trial=1, gpus_per_trial=0.25)
+    assert bundle == {"CPU": 1.0, "GPU": 0.25} and trial_bundle(cpus_per_trial=2, gpus_per_trial=0) == {"CPU": 2.0}
+    assert not holds_a_trial([{"CPU": 4.0}, {"CPU": 0.0, "GPU": 1.0}], bundle)
+    assert holds_a_trial([{"CPU": 0.0}, {"CPU": 4.0, "GPU": 1.0, "memory": 1e9}], bundle)
+    assert not holds_a_trial([], bundle)
 
 
 def test_no_node_type_that_holds_a_trial_gives_none(launched_config) -> None:
@@ -46,6 +83,12 @@ def test_without_gpus_yet_the_default_concurrency_is_what_the_autoscaler_holds()
     assert default_concurrency(head_only, cpus_per_trial=1, gpus_per_trial=0.25) == 4, "unknown: the CPUs decide"
     with_gpu = {"CPU": 8.0, "GPU": 1.0, "autoscaler_max_trials": 16.0}
     assert default_concurrency(with_gpu, cpus_per_trial=1, gpus_per_trial=0.25) == 4, "GPUs present: they decide"
+
+
+def test_cpu_trials_on_a_head_that_keeps_its_cpus_wait_for_as_many_as_the_autoscaler_holds() -> None:
+    head = {"CPU": 0.0, "memory": 1e10}
+    assert default_concurrency({**head, "autoscaler_max_trials": 16.0}, cpus_per_trial=1, gpus_per_trial=0) == 16
+    assert default_concurrency({"CPU": 8.0, "autoscaler_max_trials": 16.0}, cpus_per_trial=1, gpus_per_trial=0) == 8
 
 
 def test_the_note_says_what_the_trials_wait_for_in_one_line() -> None:
