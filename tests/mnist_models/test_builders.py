@@ -64,3 +64,22 @@ def test_a_cosine_schedule_decays_the_learning_rate_to_zero_over_training() -> N
     assert float(schedule(100)) == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(ConfigError, match="needs decay_steps"):
         build_model(config)
+
+
+def test_the_parameter_count_known_before_training_is_the_models_own() -> None:
+    """--max-params and --objective pareto count parameters from the configuration alone; the
+    count must be what Keras builds, over every branch of the spaces."""
+    import optuna
+
+    from mnist_models import parameter_count
+    from spaces import config_from_point, get_space
+
+    for space_name, size_aware in (("cnn", True), ("cnn", False), ("dense", False)):
+        space = get_space(space_name, max_epochs=3, size_aware=size_aware)
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+        for _ in range(8):
+            trial = study.ask()
+            space(trial)
+            study.tell(trial, 0.0)
+            config = config_from_point(space_name, trial.params, max_epochs=3, size_aware=size_aware)
+            assert parameter_count(config) == build_model(config, decay_steps=100).count_params(), config
