@@ -10,6 +10,7 @@ from ray import tune
 from mnist_models import Mnist, SearchSplit, load_mnist, search_split
 from search.cli import RunOptions, UsageError, parse_options
 from search.pipeline._outcome import Outcome, confirm_and_report_outcome, finish
+from search.pipeline._run_location import pulled_run_folder
 from search.pipeline._run_record import RunRecord
 from search.pipeline._search_step import resume_command, run_search
 from search.pipeline._session import ray_session
@@ -19,18 +20,15 @@ from search.run_folder import (
     STUDY_FILE,
     TRIALS_FILE,
     TUNE_FOLDER,
-    StorageError,
     is_run_folder,
     driver_gone,
     driver_identity,
     join_uri,
     mirror,
     now,
-    pull_folder,
     read_rows,
     run_uri,
     seconds_since_heartbeat,
-    staging_folder,
 )
 from search.study import trials_stopped_by
 from search.tuning import SearchPlan, make_trainable, restored_scheduler, restored_tune_config
@@ -126,12 +124,7 @@ def _resume_location(results: str, name: str) -> tuple[str, Path, str]:
     if remote is None:
         results_dir = Path(results).expanduser().resolve()
         return str(results_dir), results_dir / name, str(results_dir / name / TUNE_FOLDER)
-    run_dir = staging_folder(results, name)
-    try:
-        pull_folder(remote, run_dir)
-    except (StorageError, OSError) as error:
-        raise UsageError(f"--resume {name!r}: {results!r} cannot be read ({error}): check the URI and "
-                         f"this machine's credentials") from error
+    run_dir = pulled_run_folder(results, name, remote, flag="--resume")
     return results, run_dir, join_uri(remote, TUNE_FOLDER)
 
 

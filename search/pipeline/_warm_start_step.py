@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from search.cli import RunOptions, UsageError
-from search.run_folder import RUN_FILE, StorageError, is_run_folder, pull_folder, read_json, run_uri, staging_folder
+from search.pipeline._run_location import pulled_run_folder
+from search.run_folder import RUN_FILE, is_run_folder, read_json, run_uri
 from search.study import WarmStart, WarmStartError, load_warm_start
 from spaces import parameter_names
 
@@ -31,12 +32,7 @@ def _run_folder(results: str, name: str) -> Path:
     if remote is None:
         folder = Path(results).expanduser().resolve() / name
     else:
-        folder = staging_folder(results, name)
-        try:
-            pull_folder(remote, folder)
-        except (StorageError, OSError) as error:
-            raise UsageError(f"--warm-start {name!r}: {results!r} cannot be read ({error}): check the URI and "
-                             f"this machine's credentials") from error
+        folder = pulled_run_folder(results, name, remote, flag="--warm-start")
     if not is_run_folder(folder):
         raise UsageError(f"--warm-start {name!r}: there is no run of that name in {results!r}: list the runs "
                          f"with `python -m search.runs --results {results}`")
