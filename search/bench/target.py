@@ -10,7 +10,9 @@ same data split and seed:
   enqueued first, Optuna's MedianPruner fed every epoch), one trial at a time, TensorFlow on
   every core;
 - ``kerastuner``: KerasTuner's Hyperband (factor 3, the same max epochs) over the same
-  space written for KerasTuner (``_kt_space``), TensorFlow on every core.
+  space written for KerasTuner (``_kt_space``), TensorFlow on every core;
+- ``warm`` (with ``--warm-start RUN_FOLDER``): the service's search warm-started from that
+  earlier run, as ``search.run --warm-start`` does.
 
 The time counts from spawning the process (imports, data, Ray's start included) to the end
 of the first epoch that reaches the target. An attempt that has not reached it at the cap
@@ -32,9 +34,13 @@ from search.bench._figures import median, spread
 from search.bench._output import emit, table
 from search.bench._spawn import run_arm
 from search.cli import DEFAULT_MAX_EPOCHS
-from search.study import TPE_STARTUP_TRIALS
+from search.run_folder import RUN_FILE, is_run_folder, read_json
+from search.study import TPE_STARTUP_TRIALS, WarmStartError, load_warm_start
+from spaces import parameter_names
 
-PEERS = {"service": "service_target", "optuna": "optuna_target", "kerastuner": "kerastuner_target"}
+PEERS = {"service": "service_target", "optuna": "optuna_target", "kerastuner": "kerastuner_target",
+         "warm": "service_target"}
+COLD_PEERS = ("service", "optuna", "kerastuner")
 DEFAULT_TARGET = {"cnn": 0.99, "dense": 0.985}
 SHUTDOWN_GRACE_S = 300  # Beyond the cap: an epoch in flight, Ray's shut-down.
 DEFINITIONS = {
@@ -52,8 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, duratio
                         help="validation accuracy to reach (default 0.99 for cnn, 0.985 for dense)")
     parser.add_argument("--seeds", type=positive_int("--seeds"), default=3, help="seeds per peer (default 3)")
     parser.add_argument("--cap", type=duration, default=600.0, help="time allowed per attempt (default 10m)")
-    parser.add_argument("--peers", default=",".join(PEERS),
-                        help=f"comma-separated peers among {', '.join(PEERS)} (default all)")
+    parser.add_argument("--peers", default=None,
+                        help=f"comma-separated peers among {', '.join(PEERS)} (default {','.join(COLD_PEERS)}, "
+                             f"and warm with --warm-start)")
+    parser.add_argument("--warm-start", type=Path, default=None, metavar="RUN_FOLDER",
+                        help="an earlier run's folder (results/NAME) for the warm peer to start from")
     parser.add_argument("--max-epochs", type=positive_int("--max-epochs"), default=None,
                         help="most epochs a trial trains (default: the service's, 6 for cnn, 20 for dense)")
     parser.add_argument("--train-limit", type=positive_int("--train-limit"), default=None,
@@ -62,16 +71,38 @@ def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, duratio
                         help="CPUs each service trial holds (default 1)")
 
 
-def chosen_peers(text: str) -> list[str]:
+def chosen_peers(text: str | None, *, warm_start: Path | None = None) -> list[str]:
+    if text is None:
+        text = ",".join([*COLD_PEERS, *(["warm"] if warm_start is not None else [])])
     peers = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [peer for peer in peers if peer not in PEERS]
     if not peers or unknown:
         raise BenchError(f"--peers {text!r} names {', '.join(map(repr, unknown)) or 'no peer'}: choose among "
                          f"{', '.join(PEERS)}, separated by commas")
+    if "warm" in peers and warm_start is None:
+        raise BenchError("peer 'warm' needs the run to start from: add --warm-start results/NAME (an earlier run "
+                         "of the same space)")
     if "kerastuner" in peers and importlib.util.find_spec("keras_tuner") is None:
         raise BenchError("peer 'kerastuner' needs KerasTuner: pip install -e '.[bench]' "
                          "(or leave it out with --peers service,optuna)")
     return peers
+
+
+def checked_warm_start(folder: Path | None, *, space: str, max_epochs: int) -> str | None:
+    """The run folder the warm peer starts from, as an absolute path, once it is known to be a
+    run of ``space`` whose study can be read (else one line: a BenchError)."""
+    if folder is None:
+        return None
+    folder = folder.expanduser().resolve()
+    if not is_run_folder(folder):
+        raise BenchError(f"--warm-start {str(folder)!r} is not a run's folder (no {RUN_FILE}): give results/NAME "
+                         f"of an earlier run")
+    try:
+        load_warm_start([(folder.name, folder, read_json(folder / RUN_FILE))], space=space, objective="accuracy",
+                        parameter_names=parameter_names(space, max_epochs=max_epochs))
+    except WarmStartError as error:
+        raise BenchError(str(error)) from error
+    return str(folder)
 
 
 def censored_median(times: Sequence[float | None]) -> float | None:
@@ -93,12 +124,14 @@ def peer_summary(peer: str, attempts: Sequence[dict[str, Any]]) -> dict[str, Any
 
 
 def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
-    peers = chosen_peers(args.peers)
+    peers = chosen_peers(args.peers, warm_start=args.warm_start)
     target = args.target or DEFAULT_TARGET[args.space]
     max_epochs = args.max_epochs or DEFAULT_MAX_EPOCHS[args.space]
+    warm_start_from = checked_warm_start(args.warm_start, space=args.space, max_epochs=max_epochs)
     conditions = {"space": args.space, "target": target, "cap_s": args.cap, "seeds": args.seeds,
                   "max_epochs": max_epochs, "train_limit": args.train_limit,
-                  "service_cpus_per_trial": args.cpus_per_trial, "plain_threads": machine["nproc"]}
+                  "service_cpus_per_trial": args.cpus_per_trial, "plain_threads": machine["nproc"],
+                  "warm_start_from": warm_start_from}
     common = {"benchmark": "target", "machine": machine, "versions": versions, "conditions": conditions}
     work_dir = Path(tempfile.mkdtemp(prefix="bench-target-"))
     attempts: dict[str, list[dict[str, Any]]] = {peer: [] for peer in peers}
@@ -109,7 +142,8 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
                 spec = {"space": args.space, "target": target, "cap_s": args.cap, "seed": seed,
                         "max_epochs": max_epochs, "train_limit": args.train_limit,
                         "cpus_per_trial": args.cpus_per_trial, "dashboard": True,
-                        "tpe_startup_trials": TPE_STARTUP_TRIALS}
+                        "tpe_startup_trials": TPE_STARTUP_TRIALS,
+                        **({"warm_start_from": warm_start_from} if peer == "warm" else {})}
                 result = run_arm(PEERS[peer], spec, work_dir=work_dir / f"{peer}-{seed}",
                                  timeout_s=args.cap + SHUTDOWN_GRACE_S).result
                 attempt = {key: value for key, value in result.items() if key != "trials"}

@@ -70,6 +70,23 @@ def test_unknown_peers_are_named() -> None:
         target.chosen_peers("service,kerastunr")
 
 
+def test_the_warm_peer_joins_the_default_peers_only_with_a_run_to_start_from(tmp_path) -> None:
+    assert target.chosen_peers(None) == ["service", "optuna", "kerastuner"]
+    assert target.chosen_peers(None, warm_start=tmp_path) == ["service", "optuna", "kerastuner", "warm"]
+    with pytest.raises(target.BenchError, match="peer 'warm' needs the run to start from: add --warm-start"):
+        target.chosen_peers("service,warm")
+
+
+def test_the_warm_peer_refuses_a_folder_that_is_not_a_run_of_the_space(tmp_path) -> None:
+    with pytest.raises(target.BenchError, match="is not a run's folder"):
+        target.checked_warm_start(tmp_path / "nothing", space="cnn", max_epochs=6)
+    folder = tmp_path / "dense-run"
+    folder.mkdir()
+    (folder / "run.json").write_text(json.dumps({"space": "dense", "objective": "accuracy"}))
+    with pytest.raises(target.BenchError, match="that run searched space 'dense', not 'cnn'"):
+        target.checked_warm_start(folder, space="cnn", max_epochs=6)
+
+
 # Figures ----------------------------------------------------------------------------------
 
 def test_overhead_per_trial_counts_every_slot_of_concurrent_trials() -> None:
