@@ -38,7 +38,7 @@ from search.tuning._scheduler import (
     ASHA_REDUCTION_FACTOR,
     SIZE_BANDS,
     RecordingASHA,
-    SizeBandASHA,
+    BandedASHA,
     size_band,
 )
 from search.tuning._searcher import (
@@ -79,7 +79,7 @@ __all__ = [
     "RayCluster",
     "RecordingASHA",
     "SearchPlan",
-    "SizeBandASHA",
+    "BandedASHA",
     "StudyCloser",
     "StudySearcher",
     "TargetReached",

@@ -4,7 +4,7 @@ that weighs parameters too, ASHA within bands of model size."""
 from __future__ import annotations
 
 import bisect
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
@@ -46,23 +46,24 @@ def size_band(num_params: int) -> int:
     return bisect.bisect_left(SIZE_BANDS, num_params)
 
 
-class SizeBandASHA(FIFOScheduler):
-    """ASHA within each band of model size (``SIZE_BANDS``): at a rung a trial is compared only
-    with the trials of its own band, so that a small model is not stopped because larger ones
-    are ahead of it after the same epochs. Each band has ASHA's own rungs; every stop is
+class BandedASHA(FIFOScheduler):
+    """ASHA within bands of trials (``band_of``: a trial's configuration -> its band; for
+    ``--objective pareto``, its size band): at a rung a trial is compared only with the trials
+    of its own band, so that a small model is not stopped because larger ones are ahead of it
+    after the same epochs. Each band has ASHA's own rungs; every stop is
     recorded in one ``stopped_early`` set."""
 
-    def __init__(self, *, max_epochs: int, metric: str, mode: str, parameter_count: Callable[[dict], int],
+    def __init__(self, *, max_epochs: int, metric: str, mode: str, band_of: Callable[[dict], Hashable],
                  grace_epochs: int = ASHA_GRACE_EPOCHS, reduction_factor: int = ASHA_REDUCTION_FACTOR) -> None:
         super().__init__()
         self._settings = {"max_epochs": max_epochs, "metric": metric, "mode": mode, "grace_epochs": grace_epochs,
                           "reduction_factor": reduction_factor}
-        self._parameter_count = parameter_count
-        self._bands: dict[int, RecordingASHA] = {}
+        self._band_of = band_of
+        self._bands: dict[Hashable, RecordingASHA] = {}
         self.stopped_early: set[str] = set()
 
     def band_of(self, trial: Any) -> RecordingASHA:
-        band = size_band(self._parameter_count(dict(trial.config)))
+        band = self._band_of(dict(trial.config))
         if band not in self._bands:
             self._bands[band] = RecordingASHA(**self._settings, stopped_early=self.stopped_early)
         return self._bands[band]
@@ -80,4 +81,4 @@ class SizeBandASHA(FIFOScheduler):
         self.band_of(trial).on_trial_remove(tune_controller, trial)
 
     def debug_string(self) -> str:
-        return f"ASHA in {len(self._bands)} size band(s)"
+        return f"ASHA in {len(self._bands)} band(s)"

@@ -15,7 +15,7 @@ from search.run_folder import STUDY_FILE, TUNE_FOLDER, is_shared_path
 from search.study import METRIC, MODE, make_sampler, open_study_storage
 from search.tuning._curves import TrialCurves
 from search.tuning._plan import SearchPlan
-from search.tuning._scheduler import RecordingASHA, SizeBandASHA
+from search.tuning._scheduler import BandedASHA, RecordingASHA, size_band
 from search.tuning._searcher import StudyCloser, StudySearcher
 from search.tuning._target import TargetReached
 from search.tuning._trainable import train_trial
@@ -78,11 +78,17 @@ def start_points_within_budget(plan: SearchPlan) -> tuple[dict[str, dict[str, An
     return kept, {name: size for name, size in sizes.items() if name not in kept}
 
 
-def make_scheduler(plan: SearchPlan) -> RecordingASHA | SizeBandASHA:
+def make_scheduler(plan: SearchPlan) -> RecordingASHA | BandedASHA:
     """ASHA on validation accuracy; with ``--objective pareto``, ASHA within each size band."""
     if plan.objective == "pareto":
-        return SizeBandASHA(max_epochs=plan.max_epochs, metric=METRIC, mode=MODE, parameter_count=parameter_count)
+        return BandedASHA(max_epochs=plan.max_epochs, metric=METRIC, mode=MODE, band_of=parameter_band)
     return RecordingASHA(max_epochs=plan.max_epochs, metric=METRIC, mode=MODE)
+
+
+def parameter_band(config: dict[str, Any]) -> int:
+    """The size band of a trial's model, for ``--objective pareto``'s ASHA. (A module-level
+    function: Tune pickles the scheduler for ``--resume``.)"""
+    return size_band(parameter_count(config))
 
 
 def make_trainable(plan: SearchPlan, split: SearchSplit, *, function: Callable[..., None] = train_trial) -> Any:
