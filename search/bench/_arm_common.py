@@ -10,10 +10,14 @@ process (``spec["spawned_at"]``, a ``time.time()``).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from mnist_models import load_mnist, search_split
 from search.bench._configs import point_index
+from search.run_folder import RUN_FILE, read_json
+from search.study import WarmStart, load_warm_start
+from spaces import parameter_names
 
 
 class SearchOver(BaseException):
@@ -24,6 +28,13 @@ class SearchOver(BaseException):
 
 def split_of(spec: dict[str, Any]):
     return search_split(load_mnist(spec.get("data")), int(spec["seed"]), train_limit=spec.get("train_limit"))
+
+
+def warm_start_of(folder: Path, *, space: str, max_epochs: int) -> WarmStart:
+    """What ``search.run --warm-start`` reads from the earlier run in ``folder`` (raises
+    ``WarmStartError`` for a run that cannot be started from)."""
+    return load_warm_start([(folder.name, folder, read_json(folder / RUN_FILE))], space=space, objective="accuracy",
+                           parameter_names=parameter_names(space, max_epochs=max_epochs))
 
 
 def since(spec: dict[str, Any]) -> float:

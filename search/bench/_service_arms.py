@@ -6,8 +6,8 @@
   configuration trains every epoch: the searcher starts from the fixed list instead of the
   notebook's points (``num_samples`` = its length, so TPE never proposes), and a FIFO
   scheduler stands in for ASHA.
-- ``service_target``: the service's search (its scheduler too: ``make_scheduler``), stopped when a trial first reaches the target
-  validation accuracy, or at the cap; with ``warm_start_from`` (a run folder) the search is
+- ``service_target``: the service's search (its scheduler too: ``make_scheduler``), stopped
+  when a trial first reaches the target validation accuracy, or at the cap; with ``warm_start_from`` (a run folder) the search is
   warm-started from that run as ``--warm-start`` does (its trials weighed from the start, its
   best configuration tried first).
 """
@@ -23,13 +23,11 @@ import ray
 from ray import tune
 from ray.tune.schedulers import FIFOScheduler
 
-from search.bench._arm_common import plain_values, since, split_of, target_outcome, trial_records
+from search.bench._arm_common import plain_values, since, split_of, target_outcome, trial_records, warm_start_of
 from search.bench._spawn import worker_backend_env
 from search.cli import DEFAULT_NUM_SAMPLES
-from search.run_folder import RUN_FILE, read_json
-from search.study import METRIC, load_warm_start
+from search.study import METRIC
 from search.tuning import SearchPlan, default_concurrency, make_scheduler, make_searcher, make_tuner, start_ray
-from spaces import parameter_names
 
 
 class ResultCollector(tune.Stopper):
@@ -141,9 +139,7 @@ def service_target(spec: dict[str, Any]) -> dict[str, Any]:
 def _warm_searcher(spec: dict[str, Any], plan: SearchPlan, scheduler: Any) -> Any:
     """The searcher ``--warm-start`` gives a run: the earlier run's finished trials weighed from
     the start, its best configuration proposed first."""
-    folder = Path(spec["warm_start_from"])
-    warm = load_warm_start([(folder.name, folder, read_json(folder / RUN_FILE))], space=plan.space,
-                           objective="accuracy", parameter_names=parameter_names(plan.space, max_epochs=plan.max_epochs))
+    warm = warm_start_of(Path(spec["warm_start_from"]), space=plan.space, max_epochs=plan.max_epochs)
     return make_searcher(plan, stopped_early=scheduler.stopped_early, points=warm.best_points,
                          warm_trials=warm.trials)
 

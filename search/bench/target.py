@@ -29,14 +29,14 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
+from search.bench._arm_common import warm_start_of
 from search.bench._errors import BenchError
 from search.bench._figures import median, spread
 from search.bench._output import emit, table
 from search.bench._spawn import run_arm
 from search.cli import DEFAULT_MAX_EPOCHS
-from search.run_folder import RUN_FILE, is_run_folder, read_json
-from search.study import TPE_STARTUP_TRIALS, WarmStartError, load_warm_start
-from spaces import parameter_names
+from search.run_folder import RUN_FILE, is_run_folder
+from search.study import TPE_STARTUP_TRIALS, WarmStartError
 
 PEERS = {"service": "service_target", "optuna": "optuna_target", "kerastuner": "kerastuner_target",
          "warm": "service_target"}
@@ -98,8 +98,7 @@ def checked_warm_start(folder: Path | None, *, space: str, max_epochs: int) -> s
         raise BenchError(f"--warm-start {str(folder)!r} is not a run's folder (no {RUN_FILE}): give results/NAME "
                          f"of an earlier run")
     try:
-        load_warm_start([(folder.name, folder, read_json(folder / RUN_FILE))], space=space, objective="accuracy",
-                        parameter_names=parameter_names(space, max_epochs=max_epochs))
+        warm_start_of(folder, space=space, max_epochs=max_epochs)
     except WarmStartError as error:
         raise BenchError(str(error)) from error
     return str(folder)
