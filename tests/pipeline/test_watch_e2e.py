@@ -1,5 +1,6 @@
-"""Watching one real search on a slice of MNIST with the tools a user knows: the Ray
-dashboard while it runs; TensorBoard, the Optuna study, optuna-dashboard in headless
+"""One real search on a slice of MNIST, end to end through the command line, and watched with
+the tools a user knows: the Ray dashboard while it runs; its run folder (trial rows, run.json,
+Tune's logs, the closing table), TensorBoard, the Optuna study, optuna-dashboard in headless
 Chromium and ``python -m search.runs`` after it. One run (~30 s) shared by every test here.
 """
 
@@ -24,6 +25,8 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from search.tuning import STOPPED_BY, TUNE_TRIAL_ID
+from spaces import notebook_points
+from tests.cli.test_run_cli import snapshot
 from tests.conftest import PROJECT_ROOT, PYTHON
 
 pytestmark = pytest.mark.e2e
@@ -312,3 +315,70 @@ def test_search_runs_lists_the_finished_run(watched: WatchedRun) -> None:
     best = max(row["best_val_accuracy"] for row in trained_rows(watched))
     assert fields[1:3] == ["cnn", "accuracy"] and fields[5] == "4" and fields[6] == f"{best:.4f}"
     assert fields[-1] == "finished"
+
+
+def test_the_run_writes_one_row_per_trial_with_its_hyperparameters(watched: WatchedRun) -> None:
+    rows = trial_rows(watched)
+    assert len(rows) == 4
+    assert len({row["trial_id"] for row in rows}) == 4
+    for row in rows:
+        assert row["state"] in {"completed", "early_stopped", "cut_by_budget"}
+        assert row["hp_family"] == "cnn"
+        for name in ("optimizer", "learning_rate", "batch_size", "epochs", "n_blocks", "padding", "pooling",
+                     "batch_norm", "dropout", "dense_units", "dense_dropout", "augment"):
+            assert row[f"hp_{name}"] is not None, name
+        for block in range(row["hp_n_blocks"]):
+            assert row[f"hp_filters_{block}"] and row[f"hp_kernel_{block}"]
+        assert 1 <= row["epochs_run"] <= row["hp_epochs"] <= 2
+        assert len(row["val_accuracy_per_epoch"]) == row["epochs_run"]
+        assert row["best_val_accuracy"] == max(row["val_accuracy_per_epoch"])
+        assert row["last_val_accuracy"] == row["val_accuracy_per_epoch"][-1]
+        assert row["val_accuracy_per_epoch"][row["best_epoch"] - 1] == row["best_val_accuracy"]
+        assert 0.0 <= row["best_val_accuracy"] <= 1.0
+        assert row["num_params"] > 0 and row["wall_seconds"] > 0
+        assert row["node_id"] and row["error"] is None
+        if row["state"] == "completed":
+            assert row["epochs_run"] == row["hp_epochs"]
+
+
+def test_the_search_starts_from_the_notebooks_model(watched: WatchedRun) -> None:
+    rows = trial_rows(watched)
+    point = notebook_points("cnn", max_epochs=2)["cnn_small"]
+    matches = [row for row in rows if all(row[f"hp_{key}"] == value for key, value in point.items())]
+    assert len(matches) == 1
+    assert matches[0]["num_params"] == 38_390
+
+
+def test_run_json_records_the_command_seed_versions_and_data(watched: WatchedRun) -> None:
+    run_dir = watched.run_dir
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["state"] == "finished" and info["seed"] == 0 and info["space"] == "cnn"
+    assert info["command"].startswith("python -m search.run --space cnn")
+    assert info["data_sha256"] == "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
+    assert set(info["versions"]) >= {"python", "ray", "tensorflow", "keras", "optuna"}
+    assert info["started"] <= info["ended"]
+    assert (run_dir / "tune").is_dir()
+
+
+def test_each_trial_logs_its_results_as_json_lines_and_no_csv_copy(watched: WatchedRun) -> None:
+    run_dir = watched.run_dir
+    trial_folders = [folder for folder in (run_dir / "tune").iterdir() if folder.is_dir()]
+    assert len(trial_folders) == 4
+    for folder in trial_folders:
+        assert (folder / "result.json").stat().st_size > 0
+        assert not (folder / "progress.csv").exists()
+
+
+def test_the_closing_table_shows_the_best_trials_next_to_the_notebook(watched: WatchedRun) -> None:
+    assert "best val acc" in watched.stdout
+    assert "cnn_small" in watched.stdout
+
+
+def test_running_it_again_with_the_same_name_refuses_and_changes_nothing(watched: WatchedRun) -> None:
+    run_dir = watched.run_dir
+    before = snapshot(run_dir)
+    completed = subprocess.run([PYTHON, "-m", "search.run", *SMOKE, "--results", str(run_dir.parent)],
+                               cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 2
+    assert f"run '{NAME}' already exists" in completed.stderr
+    assert snapshot(run_dir) == before
