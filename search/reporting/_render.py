@@ -223,9 +223,14 @@ def _chosen_how(info: dict[str, Any], confirmation: dict[str, Any]) -> str:
 
 
 def _size_blocks(judgement: Judgement) -> list[Block]:
-    """The best confirmed configuration within each size budget, and whether it beats the notebook."""
+    """The best confirmed configuration within each size budget, and whether it beats the notebook;
+    one sentence instead of a table of empty rows when every confirmed configuration is larger."""
+    best = best_within_budgets(judgement)
+    if all(verdict is None for _, verdict in best):
+        return [("p", f"No confirmed configuration has {best[-1][0]:,} parameters or fewer; "
+                      f"`--objective pareto` or `--max-params N` searches for smaller models.")]
     rows = []
-    for budget, verdict in best_within_budgets(judgement):
+    for budget, verdict in best:
         if verdict is None:
             rows.append([f"≤ {budget:,}", "-", "-", "-", "none confirmed"])
             continue

@@ -35,10 +35,10 @@ def _trial(index: int, rng: np.random.Generator) -> dict:
     }
 
 
-def _confirm_rows(rng: np.random.Generator) -> list[dict]:
+def _confirm_rows(rng: np.random.Generator, small_params: int = 60_000) -> list[dict]:
     models = {"dense_256": ("notebook", 0.980, 269_322), "dense_deep": ("notebook", 0.982, 575_050),
               "cnn_small": ("notebook", 0.988, 38_390), "00000002": ("searched", 0.992, 120_000),
-              "00000005": ("searched", 0.987, 60_000)}
+              "00000005": ("searched", 0.987, small_params)}
     rows = []
     for name, (kind, accuracy, params) in models.items():
         for seed in (0, 1):
@@ -55,7 +55,8 @@ def _confirm_rows(rng: np.random.Generator) -> list[dict]:
 
 
 def make_run_folder(folder: Path, *, confirmed: bool = True, confirm_train_limit: int | None = None,
-                    objective: str = "accuracy", data: str = "shipped MNIST") -> Path:
+                    objective: str = "accuracy", data: str = "shipped MNIST",
+                    small_params: int = 60_000) -> Path:
     rng = np.random.default_rng(0)
     trials = [_trial(index, rng) for index in range(12)]
     write_parquet(folder / "trials.parquet", rows_table(trials))
@@ -75,7 +76,7 @@ def make_run_folder(folder: Path, *, confirmed: bool = True, confirm_train_limit
             "versions": {"python": "3.11.7", "ray": "2.60.0", "tensorflow": "2.21.0", "keras": "3.15.1",
                          "optuna": "5.0.0"}}
     if confirmed:
-        rows = _confirm_rows(rng)
+        rows = _confirm_rows(rng, small_params)
         if confirm_train_limit:
             rows = [{**row, "train_images": confirm_train_limit} for row in rows]
         write_parquet(folder / "confirm.parquet", rows_table(rows))
@@ -109,6 +110,13 @@ def test_the_report_has_the_table_the_verdicts_the_protocol_and_the_run(run_fold
     assert "Smoke mode" not in text
 
 
+def test_with_every_confirmed_model_above_the_largest_size_budget_one_sentence_replaces_the_size_table(
+        run_folder: Path) -> None:
+    text = render_report(run_folder)["md"].read_text()
+    assert "No confirmed configuration has 50,000 parameters or fewer" in text
+    assert "Best confirmed model within each size budget" not in text and "none confirmed" not in text
+
+
 def test_the_figures_are_pngs_beside_the_markdown_and_embedded_in_the_html(run_folder: Path) -> None:
     paths = render_report(run_folder)
     text = paths["md"].read_text()
@@ -122,12 +130,13 @@ def test_the_figures_are_pngs_beside_the_markdown_and_embedded_in_the_html(run_f
 
 
 def test_a_pareto_run_draws_the_front_and_tables_the_best_model_within_each_size_budget(tmp_path: Path) -> None:
-    folder = make_run_folder(tmp_path / "pareto", objective="pareto")
+    folder = make_run_folder(tmp_path / "pareto", objective="pareto", small_params=4_000)
     text = render_report(folder)["md"].read_text()
     assert (folder / FIGURE_FILES["front"]).read_bytes().startswith(PNG_MAGIC)
     assert f"]({FIGURE_FILES['front']})" in text
     assert "Best confirmed model within each size budget" in text
     assert "| ≤ 1,000 | - | - | - | none confirmed |" in text
+    assert "| ≤ 5,000 | 00000005 | 4,000 |" in text
     assert "configurations chosen along the search's validation front" in text
 
 
