@@ -31,8 +31,8 @@ from search.pipeline._run_record import RunRecord
 from search.pipeline._search_step import run_search
 from search.run_folder import library_versions, now
 from search.study import METRIC, MODE
-from search.tuning import (CompactProgress, Heartbeat, RecordingASHA, SearchPlan, make_searcher, make_tuner,
-                           start_ray)
+from search.tuning import (CHECKPOINTS_KEPT, CompactProgress, Heartbeat, RecordingASHA, SearchPlan, make_searcher,
+                           make_tuner, start_ray)
 
 EDGE_PROPOSALS = 20  # proposals at the start and at the end whose median time is reported
 
@@ -123,7 +123,7 @@ def bare_tune(spec: dict[str, Any]) -> dict[str, Any]:
             tune_config=tune.TuneConfig(num_samples=trials, max_concurrent_trials=slots, reuse_actors=True,
                                         metric=METRIC, mode=MODE),
             run_config=tune.RunConfig(storage_path=str(Path(spec["work_dir"]) / "bare"), verbose=0,
-                                      checkpoint_config=tune.CheckpointConfig(num_to_keep=1)))
+                                      checkpoint_config=tune.CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT)))
         started = time.perf_counter()
         grid = tuner.fit()
         wall_s = time.perf_counter() - started

@@ -13,7 +13,7 @@ from search.tuning._autoscaler import (
     read_launcher_config,
     waiting_for_gpus_note,
 )
-from search.tuning._checkpoints import remove_trial_checkpoints
+from search.tuning._checkpoints import CHECKPOINTS_KEPT, remove_trial_checkpoints
 from search.tuning._curves import FLUSH_SECONDS, SCALAR_TAGS, TrialCurves
 from search.tuning._heartbeat import Heartbeat
 from search.tuning._plan import SearchPlan
@@ -63,6 +63,7 @@ from search.tuning._tuner import (
 __all__ = [
     "ASHA_GRACE_EPOCHS",
     "ASHA_REDUCTION_FACTOR",
+    "CHECKPOINTS_KEPT",
     "EC2_INSTANCE_TYPES",
     "FLUSH_SECONDS",
     "REACHED",

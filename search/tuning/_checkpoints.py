@@ -12,6 +12,15 @@ from search.tuning._plan import SearchPlan
 
 CHECKPOINT_PREFIX = "checkpoint_"  # Tune's name for a trial's checkpoint folders
 
+# How many epoch checkpoints a trial keeps (``CheckpointConfig(num_to_keep=...)``). Tune saves
+# its whole experiment state (every trial's, so its cost grows with the search) each time any
+# trial has saved this many checkpoints since the last save, so that the state never names a
+# checkpoint already deleted. With 1 that is a save for every epoch of every trial; with 2 it
+# is about one save per epoch-length of time, whatever the number of slots, and the state names
+# the latest checkpoint or the one before, both still on disk (docs/PERFORMANCE.md, the driver
+# at scale). Checkpoints are deleted once the search has finished.
+CHECKPOINTS_KEPT = 2
+
 
 def remove_trial_checkpoints(plan: SearchPlan) -> int:
     """Delete every trial's checkpoint folder under the run's Tune folder (local, or at the

@@ -13,6 +13,7 @@ from ray.tune.logger import CSVLoggerCallback
 from mnist_models import SearchSplit, parameter_count
 from search.run_folder import STUDY_FILE, TUNE_FOLDER, is_shared_path
 from search.study import METRIC, MODE, make_sampler, open_study_storage
+from search.tuning._checkpoints import CHECKPOINTS_KEPT
 from search.tuning._curves import TrialCurves
 from search.tuning._plan import SearchPlan
 from search.tuning._scheduler import BandedASHA, RecordingASHA, size_band
@@ -143,8 +144,8 @@ def make_run_config(plan: SearchPlan, *, callbacks: list, stop: Any = None) -> t
         stop=stop,
         callbacks=callbacks,
         failure_config=tune.FailureConfig(max_failures=plan.max_failures),
-        # Each epoch's checkpoint replaces the one before (a trial goes on from its last).
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+        # A trial goes on from its last epoch's checkpoint; the one before is kept too (why: CHECKPOINTS_KEPT).
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT),
     )
 
 

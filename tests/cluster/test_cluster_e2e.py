@@ -28,8 +28,10 @@ pytestmark = pytest.mark.e2e
 SEARCH = ["--space", "cnn", "--train-limit", "2000", "--num-samples", "4", "--max-epochs", "1",
           "--no-confirm", "--no-dashboard", "--name", "on-two-nodes"]
 # One trial at a time, of 3 epochs: the first trial is alone at ASHA's first rung, so it is
-# never stopped early, and its node can be lost while it trains its second or third epoch.
-LOST_NODE_SEARCH = ["--space", "cnn", "--train-limit", "2000", "--num-samples", "2", "--max-epochs", "3",
+# never stopped early, and its node can be lost while it trains its second or third epoch
+# (8,000 images: an epoch of about 2 s, long enough to see its report and kill the node
+# before the trial ends).
+LOST_NODE_SEARCH = ["--space", "cnn", "--train-limit", "8000", "--num-samples", "2", "--max-epochs", "3",
                     "--max-concurrent", "1", "--no-confirm", "--no-dashboard", "--name", "on-two-nodes"]
 TIMEOUT_S = 180
 

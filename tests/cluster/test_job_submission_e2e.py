@@ -60,13 +60,14 @@ def test_a_job_with_token_authentication_stopped_with_ray_job_stop_and_resumed(r
     assert refused.returncode != 0 and "Authentication required" in refused.stdout + refused.stderr, (
         "a shell without RAY_AUTH_MODE=token is refused: the docs must say to set it")
 
-    # The search as a job, its logs followed as `ray job submit` does by default.
+    # The search as a job, its logs followed as `ray job submit` does by default; 4 trials of 2
+    # epochs on 5,000 images, so that it is still searching when `ray job stop` arrives.
     results, log = tmp_path / "results", tmp_path / "submit.log"
     started = time.monotonic()
     with log.open("w") as output:
         submit = subprocess.Popen(
-            [RAY, *_job_line(cluster, "--space", "dense", "--num-samples", "2", "--max-epochs", "1", "--train-limit",
-                             "1000", "--max-concurrent", "1", "--no-confirm", "--no-dashboard", "--results",
+            [RAY, *_job_line(cluster, "--space", "dense", "--num-samples", "4", "--max-epochs", "2", "--train-limit",
+                             "5000", "--max-concurrent", "1", "--no-confirm", "--no-dashboard", "--results",
                              str(results), "--name", "job-test")],
             cwd=PROJECT_ROOT, env=cluster.env, stdout=output, stderr=subprocess.STDOUT)
     try:
@@ -96,7 +97,7 @@ def test_a_job_with_token_authentication_stopped_with_ray_job_stop_and_resumed(r
     assert resumed.returncode == 0 and "succeeded" in output, output[-4000:]
     run = json.loads((results / "job-test" / "run.json").read_text())
     rows = pq.read_table(results / "job-test" / "trials.parquet").to_pylist()
-    assert run["state"] == "finished" and len(rows) == 2 and len({row["trial_id"] for row in rows}) == 2
+    assert run["state"] == "finished" and len(rows) == 4 and len({row["trial_id"] for row in rows}) == 4
     assert all(row["state"] in ("completed", "early_stopped") for row in rows), [row["state"] for row in rows]
     print(f"\njob: first epoch reported {first_result_s:.1f} s after the submission; the job ended "
           f"{stopped_s:.1f} s after `ray job stop` with run.json interrupted; the --resume job finished all "
