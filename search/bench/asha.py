@@ -67,8 +67,8 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
     records = [{"benchmark": "asha", "record": "trial", "machine": machine, "versions": versions,
                 "conditions": summary["conditions"], **result} for result in results] + [summary]
     text = table(("trial", "epochs at stop", "val acc at stop", "planned epochs", "retrained best", "top?"),
-                 [(r["trial_id"], r["epochs_at_stop"], r["val_at_stop"], r["planned_epochs"], r["retrained_best"],
-                   "yes" if r["retrained_best"] > bar else "no") for r in results])
+                 [(r["trial_id"], r["epochs_at_stop"], f"{r['val_at_stop']:.4f}", r["planned_epochs"],
+                   f"{r['retrained_best']:.4f}", "yes" if r["retrained_best"] > bar else "no") for r in results])
     emit(records, as_json=args.json, stream=stream,
          text=f"asha: {len(stopped)} of {len(rows)} trials stopped after at most {args.rung} epoch(s); "
               f"{len(results)} retrained to their planned epochs; top-{args.top} bar {bar:.4f}\n\n{text}\n\n"
