@@ -9,26 +9,43 @@ IMAGE_SIDE = 28
 CLASSES = 10
 # What a configuration that lacks these keys means (configurations written before they existed,
 # and spaces that do not suggest them).
-ARCHITECTURE_DEFAULTS = {"head": "flatten", "separable": False, "augment": False, "batch_norm": False,
-                         "label_smoothing": 0.0}
+ARCHITECTURE_DEFAULTS = {"head": "flatten", "separable": False, "convs_per_block": 1, "augment": False,
+                         "batch_norm": False, "label_smoothing": 0.0}
+# Heads that pool globally: the last block's convolutions feed them directly, without the 2x2
+# pooling every other block ends with.
+GLOBAL_HEADS = ("gap", "conv1x1")
 
 
 class ConfigError(ValueError):
     """A configuration that does not describe a buildable model."""
 
 
+def convs_per_block(config: Mapping[str, Any]) -> int:
+    """How many convolutions each block of a CNN has before its pooling (1: the notebook's)."""
+    return int(config.get("convs_per_block", 1))
+
+
+def pools_last_block(config: Mapping[str, Any]) -> bool:
+    """Whether the last block ends with 2x2 pooling (a flatten head) or feeds a global one."""
+    return config.get("head", "flatten") not in GLOBAL_HEADS
+
+
 def conv_sides(config: Mapping[str, Any]) -> list[int]:
-    """The side of the feature maps after each convolution block (convolution, then 2x2 pooling);
-    raises ``ConfigError`` when a block would leave no pixels (three 5x5 'valid' blocks)."""
+    """The side of the feature maps after each convolution block (its convolutions, then 2x2
+    pooling unless the head pools globally after the last block); raises ``ConfigError`` when
+    a block would leave no pixels (three 5x5 'valid' blocks)."""
     side, sides = IMAGE_SIDE, []
-    for block in range(int(config["n_blocks"])):
+    blocks = int(config["n_blocks"])
+    for block in range(blocks):
         kernel = int(config[f"kernel_{block}"])
-        side = side - kernel + 1 if config["padding"] == "valid" else side
-        side //= 2
+        if config["padding"] == "valid":
+            side -= convs_per_block(config) * (kernel - 1)
+        if block < blocks - 1 or pools_last_block(config):
+            side //= 2
         if side < 1:
             raise ConfigError(
-                f"conv block {block} leaves no pixels ({config['n_blocks']} blocks, kernels "
-                f"{[config[f'kernel_{b}'] for b in range(int(config['n_blocks']))]}, padding "
+                f"conv block {block} leaves no pixels ({blocks} blocks of {convs_per_block(config)} "
+                f"convolution(s), kernels {[config[f'kernel_{b}'] for b in range(blocks)]}, padding "
                 f"{config['padding']!r}): use padding 'same' or fewer blocks"
             )
         sides.append(side)
@@ -61,17 +78,24 @@ def _cnn_parameters(config: Mapping[str, Any]) -> int:
     channels, total = 1, 0
     for block in range(int(config["n_blocks"])):
         kernel, filters = int(config[f"kernel_{block}"]), int(config[f"filters_{block}"])
-        if config.get("separable", False) and block > 0:
-            weights = kernel * kernel * channels + channels * filters
-        else:
-            weights = kernel * kernel * channels * filters
-        total += weights + (4 * filters if batch_norm else filters)
-        channels = filters
+        for conv in range(convs_per_block(config)):
+            if is_separable(config, block, conv):
+                weights = kernel * kernel * channels + channels * filters
+            else:
+                weights = kernel * kernel * channels * filters
+            total += weights + (4 * filters if batch_norm else filters)
+            channels = filters
     side = conv_sides(config)[-1]
     head = config.get("head", "flatten")
     if head == "flatten":
         units = int(config["dense_units"])
         return total + side * side * channels * units + units + units * CLASSES + CLASSES
-    if head in ("gap", "conv1x1"):
+    if head in GLOBAL_HEADS:
         return total + channels * CLASSES + CLASSES
     raise ConfigError(f"head is {head!r}, but must be 'flatten', 'gap' or 'conv1x1'")
+
+
+def is_separable(config: Mapping[str, Any], block: int, conv: int) -> bool:
+    """Whether convolution ``conv`` of block ``block`` is depthwise-separable: all of them with
+    ``separable``, but the model's first, which sees one channel (no saving there)."""
+    return bool(config.get("separable", False)) and (block, conv) != (0, 0)

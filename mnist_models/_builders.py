@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from mnist_models._architecture import ConfigError, conv_sides
+from mnist_models._architecture import ConfigError, conv_sides, convs_per_block, is_separable, pools_last_block
 from mnist_models._data import IMAGE_SHAPE, NUM_CLASSES
 
 AUGMENT_SHIFT = 0.1  # fraction of the image: up to about 3 pixels
@@ -136,19 +136,21 @@ def _build_cnn(config: Mapping[str, Any]) -> keras.Model:
     padding = config["padding"]
     pooling = layers.MaxPooling2D if config["pooling"] == "max" else layers.AveragePooling2D
     conv_sides(config)  # refuses blocks that leave no pixels
-    for block in range(int(config["n_blocks"])):
+    blocks = int(config["n_blocks"])
+    for block in range(blocks):
         kernel, filters = int(config[f"kernel_{block}"]), int(config[f"filters_{block}"])
-        # The first block sees one channel: a depthwise-separable convolution there is no saving.
-        convolution = layers.SeparableConv2D if config.get("separable", False) and block > 0 else layers.Conv2D
-        if config["batch_norm"]:
-            model_layers += [
-                convolution(filters, kernel, padding=padding, use_bias=False),
-                layers.BatchNormalization(),
-                layers.Activation("relu"),
-            ]
-        else:
-            model_layers.append(convolution(filters, kernel, padding=padding, activation="relu"))
-        model_layers.append(pooling(2))
+        for conv in range(convs_per_block(config)):
+            convolution = layers.SeparableConv2D if is_separable(config, block, conv) else layers.Conv2D
+            if config["batch_norm"]:
+                model_layers += [
+                    convolution(filters, kernel, padding=padding, use_bias=False),
+                    layers.BatchNormalization(),
+                    layers.Activation("relu"),
+                ]
+            else:
+                model_layers.append(convolution(filters, kernel, padding=padding, activation="relu"))
+        if block < blocks - 1 or pools_last_block(config):
+            model_layers.append(pooling(2))
     if float(config["dropout"]) > 0:
         model_layers.append(layers.Dropout(float(config["dropout"])))
     return keras.Sequential(model_layers + _cnn_head(config), name="cnn")

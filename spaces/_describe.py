@@ -30,7 +30,9 @@ def describe(config: Mapping[str, Any], *, detail: Detail = "short") -> str:
 def _model(config: Mapping[str, Any]) -> str:
     family = config.get("family")
     if family == "cnn":
-        filters = "-".join(str(config.get(f"filters_{block}", "?")) for block in range(_count(config, "n_blocks")))
+        convs = int(config.get("convs_per_block") or 1)
+        repeat = f"x{convs}" if convs > 1 else ""
+        filters = "-".join(f"{config.get(f'filters_{block}', '?')}{repeat}" for block in range(_count(config, "n_blocks")))
         flags = [flag for flag, key in (("sep", "separable"), ("bn", "batch_norm"), ("aug", "augment"))
                  if config.get(key)]
         head = {"gap": ["gap"], "conv1x1": ["1x1"]}.get(str(config.get("head", "flatten")), [])
@@ -50,7 +52,10 @@ def _architecture(config: Mapping[str, Any]) -> str:
         head = {"gap": "global average pooling head", "conv1x1": "1x1-convolution head"}.get(
             str(config.get("head", "flatten")),
             f"dense {config.get('dense_units')} (dropout {float(config.get('dense_dropout', 0)):.2f})")
-        return (f"conv [{convs}] padding {config.get('padding')}"
+        per_block = int(config.get("convs_per_block") or 1)
+        return (f"conv [{convs}]"
+                + (f" {per_block} convolutions a block" if per_block > 1 else "")
+                + f" padding {config.get('padding')}"
                 + (", separable after the first" if config.get("separable") else "")
                 + f", {config.get('pooling')} pooling"
                 + (", batch norm" if config.get("batch_norm") else "")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Iterator
 
-from spaces._cnn import FILTERS_RANGE, HEADS, MAX_CONV_BLOCKS, SMALL_FILTERS_RANGE
+from spaces._cnn import FILTERS_RANGE, HEADS, MAX_CONV_BLOCKS, MAX_CONVS_PER_BLOCK, SMALL_FILTERS_RANGE
 from spaces._dense import MAX_HIDDEN_LAYERS
 from spaces._registry import config_from_point
 
@@ -29,17 +29,20 @@ def smallest_candidates(space_name: str, *, size_aware: bool) -> Iterator[dict[s
             yield config_from_point("dense", point, max_epochs=1)
         return
     low = (SMALL_FILTERS_RANGE if size_aware else FILTERS_RANGE)[0]
-    for blocks in range(1, MAX_CONV_BLOCKS + 1):
-        for kernels in itertools.product((3, 5), repeat=blocks):
-            for head in HEADS if size_aware else ("flatten",):
-                for separable in (False, True) if size_aware and blocks > 1 else (None,):
-                    point = {"n_blocks": blocks, **{f"filters_{b}": low for b in range(blocks)},
-                             **{f"kernel_{b}": k for b, k in enumerate(kernels)}, "pooling": "max",
-                             "batch_norm": False, "dropout": 0.0, "augment": False, **_TRAINING}
-                    if size_aware:
-                        point["head"] = head
-                        if separable is not None:
-                            point["separable"] = separable
-                    if head == "flatten":
-                        point.update(dense_units=32, dense_dropout=0.0)
-                    yield config_from_point("cnn", point, max_epochs=1, size_aware=size_aware)
+    structures = itertools.product(range(1, MAX_CONVS_PER_BLOCK + 1) if size_aware else (1,),
+                                   HEADS if size_aware else ("flatten",), (False, True) if size_aware else (None,))
+    for convs, head, separable in structures:
+        for blocks in range(1, MAX_CONV_BLOCKS + 1):
+            for kernels in itertools.product((3, 5), repeat=blocks):
+                if separable and blocks == 1 and convs == 1:
+                    continue  # nothing to make separable: the model's first convolution never is
+                point = {"n_blocks": blocks, **{f"filters_{b}": low for b in range(blocks)},
+                         **{f"kernel_{b}": k for b, k in enumerate(kernels)}, "pooling": "max",
+                         "batch_norm": False, "dropout": 0.0, "augment": False, **_TRAINING}
+                if size_aware:
+                    point.update(convs_per_block=convs, head=head)
+                    if blocks > 1 or convs > 1:
+                        point["separable"] = separable
+                if head == "flatten":
+                    point.update(dense_units=32, dense_dropout=0.0)
+                yield config_from_point("cnn", point, max_epochs=1, size_aware=size_aware)

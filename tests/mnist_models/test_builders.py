@@ -83,3 +83,25 @@ def test_the_parameter_count_known_before_training_is_the_models_own() -> None:
             study.tell(trial, 0.0)
             config = config_from_point(space_name, trial.params, max_epochs=3, size_aware=size_aware)
             assert parameter_count(config) == build_model(config, decay_steps=100).count_params(), config
+
+
+def test_a_block_of_several_convolutions_feeds_a_global_head_without_pooling() -> None:
+    """Two blocks of three 3x3 'valid' convolutions: 28 -> 22, pooled to 11 -> 5; the global
+    average pooling head takes the 5x5 maps (a 2x2 pooling before it measured worse)."""
+    from mnist_models import conv_sides, parameter_count
+    from spaces import config_from_point
+
+    point = {"n_blocks": 2, "filters_0": 8, "kernel_0": 3, "filters_1": 12, "kernel_1": 3, "convs_per_block": 3,
+             "head": "gap", "separable": False, "pooling": "max", "batch_norm": True, "dropout": 0.0,
+             "augment": False, "optimizer": "adam", "learning_rate": 3e-3, "lr_schedule": "cosine",
+             "batch_size": 64, "epochs": 15}
+    config = config_from_point("cnn", point, max_epochs=15, size_aware=True)
+    model = build_model(config, decay_steps=10)
+    convolutions = [layer for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
+    assert len(convolutions) == 6 and conv_sides(config) == [11, 5]
+    assert tuple(model.layers[-3].output.shape) == (None, 5, 5, 12)  # the last convolution's, unpooled
+    assert parameter_count(config) == model.count_params() == 5_050
+    separable = build_model({**config, "separable": True}, decay_steps=10)
+    kinds = [layer.__class__.__name__ for layer in separable.layers if "Conv" in layer.__class__.__name__]
+    assert kinds == ["Conv2D"] + ["SeparableConv2D"] * 5
+    assert parameter_count({**config, "separable": True}) == separable.count_params()

@@ -62,3 +62,14 @@ def test_a_tiny_cnn_names_its_head_and_its_separable_convolutions() -> None:
     full = describe(tiny, detail="full")
     assert "global average pooling head" in full and "separable after the first" in full and "dense " not in full
     assert " 1x1" in describe({**CNN, "head": "conv1x1"}, detail="model")
+
+
+def test_blocks_of_several_convolutions_say_how_many() -> None:
+    deep = {**CNN, "head": "gap", "convs_per_block": 3}
+    assert describe(deep, detail="model") == "conv 32x3-64x3 gap bn"
+    assert "3 convolutions a block" in describe(deep, detail="full")
+
+
+def test_a_notebook_model_with_blocks_of_several_convolutions_is_no_notebook_model() -> None:
+    assert notebook_model_of({**notebook_config("cnn_small"), "convs_per_block": 2}) is None
+    assert notebook_model_of({**notebook_config("cnn_small"), "convs_per_block": 1}) == "cnn_small"
