@@ -8,6 +8,8 @@ from spaces._smallest import SIZE_BUDGETS, smallest_candidates
 from spaces._registry import (
     COSINE_VARIANT,
     DERIVED_KEYS,
+    DESIGN_START_POINTS,
+    EARLY_STOPPING_BANDS,
     SIZE_AWARE_SPACES,
     SPACES,
     UnknownSpaceError,
@@ -23,6 +25,8 @@ from spaces._registry import (
 __all__ = [
     "COSINE_VARIANT",
     "DERIVED_KEYS",
+    "DESIGN_START_POINTS",
+    "EARLY_STOPPING_BANDS",
     "NOTEBOOK_POINTS",
     "NOTEBOOK_SPACE",
     "SIZE_AWARE_SPACES",

@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 import optuna
 
 from spaces._cnn import SIZE_AWARE_DEFAULTS, SMALL_START_POINTS, cnn_space
-from spaces._dense import dense_space
+from spaces._dense import DENSE_START_POINTS, dense_space
 from spaces._notebook import NOTEBOOK_POINTS, NOTEBOOK_SPACE
 
 SpaceFunction = Callable[[optuna.Trial], dict[str, Any]]
@@ -19,6 +19,11 @@ SPACES: dict[str, Callable[..., dict[str, Any]]] = {"dense": dense_space, "cnn":
 SIZE_AWARE_SPACES: dict[str, dict[str, Any]] = {"cnn": SIZE_AWARE_DEFAULTS}
 # Where a size-aware search of a space starts besides the notebook's models.
 SIZE_AWARE_START_POINTS: dict[str, dict[str, dict[str, Any]]] = {"cnn": SMALL_START_POINTS}
+# Where any search of a space starts besides the notebook's models: designs known to do well.
+DESIGN_START_POINTS: dict[str, dict[str, dict[str, Any]]] = {"dense": DENSE_START_POINTS}
+# Choices that slow a trial's first epochs whatever its final score (augmentation, on a dense
+# net): ASHA compares a trial only with trials that made the same choices (docs/SPACES.md).
+EARLY_STOPPING_BANDS: dict[str, tuple[str, ...]] = {"dense": ("augment",)}
 
 # What the spaces return rather than suggest: the model family, and values that follow from
 # suggested ones (the CNN's padding follows from its number of blocks). They are part of every
@@ -60,26 +65,27 @@ def notebook_points(space_name: str, *, max_epochs: int) -> dict[str, dict[str, 
 
 
 def start_points(space_name: str, *, max_epochs: int, size_aware: bool = False) -> dict[str, dict[str, Any]]:
-    """Where the search starts: the notebook's models of ``space_name``, then each of them
-    again with a cosine learning-rate decay (named ``<model>+cosine``).
+    """Where the search starts: designs known to do well (``DESIGN_START_POINTS``; in a
+    size-aware search also a few small ones, ``SIZE_AWARE_START_POINTS``), the notebook's
+    models of ``space_name``, then each of them again with a cosine learning-rate decay
+    (named ``<model>+cosine``). Epochs are capped at ``max_epochs``.
 
     The schedule is the one training choice the spaces add to the notebook's. Measuring the
     notebook's own models with it first tells the user whether the schedule alone improves
     on them, and gives TPE a measured point on each side of that choice from the start: in
     a short search its random first trials may otherwise try the schedule only together
-    with choices that hide its effect, and TPE then stops proposing it. A size-aware search
-    (``size_aware``) also starts from a few small designs (``SIZE_AWARE_START_POINTS``).
+    with choices that hide its effect, and TPE then stops proposing it. The designs come
+    first: they train longest, and should end within the search's time budget.
     """
     points = notebook_points(space_name, max_epochs=max_epochs)
     if size_aware and space_name in SIZE_AWARE_SPACES:
         # The size-aware space suggests these too: the notebook's model has their defaults.
         points = {model: {**point, **SIZE_AWARE_SPACES[space_name]} for model, point in points.items()}
     with_schedule = {f"{model}{COSINE_VARIANT}": {**point, "lr_schedule": "cosine"} for model, point in points.items()}
-    small = {}
-    if size_aware:
-        small = {name: {**point, "epochs": min(point["epochs"], max_epochs)}
-                 for name, point in SIZE_AWARE_START_POINTS.get(space_name, {}).items()}
-    return {**small, **points, **with_schedule}
+    designs = dict(SIZE_AWARE_START_POINTS.get(space_name, {})) if size_aware else {}
+    designs.update(DESIGN_START_POINTS.get(space_name, {}))
+    capped = {name: {**point, "epochs": min(point["epochs"], max_epochs)} for name, point in designs.items()}
+    return {**capped, **points, **with_schedule}
 
 
 def config_from_point(space_name: str, point: dict[str, Any], *, max_epochs: int,

@@ -13,7 +13,7 @@ from spaces._registry import config_from_point
 # Budgets of model size, in parameters, that a user choosing a model weighs: the report's size
 # table gives the best confirmed model within each, and --objective pareto's ASHA compares
 # trials only within the band between two of them.
-SIZE_BUDGETS = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
+SIZE_BUDGETS = (1_000, 2_000, 3_000, 5_000, 10_000, 20_000, 50_000)
 
 _TRAINING = {"optimizer": "adam", "learning_rate": 1e-3, "lr_schedule": "constant", "batch_size": 32, "epochs": 1}
 

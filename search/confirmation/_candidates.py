@@ -84,7 +84,7 @@ def select_top_configurations(
 
 # The order in which the front's size budgets claim a place in the confirmation (the
 # budget may not hold them all): the most accurate model, then the target of a small model.
-FRONT_BUDGET_ORDER = (None, 5_000, 20_000, 2_000, 10_000, 1_000, 50_000)
+FRONT_BUDGET_ORDER = (None, 5_000, 3_000, 20_000, 2_000, 10_000, 1_000, 50_000)
 
 
 def select_front_configurations(rows: Iterable[Mapping[str, Any]], *,

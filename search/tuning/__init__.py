@@ -36,6 +36,7 @@ from search.tuning._ray_compat import (
 from search.tuning._scheduler import (
     ASHA_GRACE_EPOCHS,
     ASHA_REDUCTION_FACTOR,
+    SIZE_AWARE_GRACE_EPOCHS,
     SIZE_BANDS,
     RecordingASHA,
     BandedASHA,
@@ -68,6 +69,7 @@ __all__ = [
     "FLUSH_SECONDS",
     "REACHED",
     "SCALAR_TAGS",
+    "SIZE_AWARE_GRACE_EPOCHS",
     "SIZE_BANDS",
     "STOPPED_BY",
     "TRIAL_STATES",

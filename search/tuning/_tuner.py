@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable, Mapping, Sequence
 
@@ -16,11 +17,12 @@ from search.study import METRIC, MODE, make_sampler, open_study_storage
 from search.tuning._checkpoints import CHECKPOINTS_KEPT
 from search.tuning._curves import TrialCurves
 from search.tuning._plan import SearchPlan
-from search.tuning._scheduler import BandedASHA, RecordingASHA, size_band
+from search.tuning._scheduler import (ASHA_GRACE_EPOCHS, SIZE_AWARE_GRACE_EPOCHS, BandedASHA, RecordingASHA,
+                                      size_band)
 from search.tuning._searcher import StudyCloser, StudySearcher
 from search.tuning._target import TargetReached
 from search.tuning._trainable import train_trial
-from spaces import config_from_point, get_space, start_points
+from spaces import EARLY_STOPPING_BANDS, config_from_point, get_space, start_points
 
 
 class NoProgressCsv(CSVLoggerCallback):
@@ -80,16 +82,29 @@ def start_points_within_budget(plan: SearchPlan) -> tuple[dict[str, dict[str, An
 
 
 def make_scheduler(plan: SearchPlan) -> RecordingASHA | BandedASHA:
-    """ASHA on validation accuracy; with ``--objective pareto``, ASHA within each size band."""
-    if plan.objective == "pareto":
-        return BandedASHA(max_epochs=plan.max_epochs, metric=METRIC, mode=MODE, band_of=parameter_band)
-    return RecordingASHA(max_epochs=plan.max_epochs, metric=METRIC, mode=MODE)
+    """ASHA on validation accuracy, comparing like with like: with ``--objective pareto`` a
+    trial only with trials of its size band, and in a space with slow-starting choices
+    (``EARLY_STOPPING_BANDS``: augmentation on a dense net) only with trials that made the
+    same choices. Elsewhere (the CNN space for accuracy) every trial with every other.
+
+    A size-aware search (pareto, or ``--max-params``) first compares trials after
+    ``SIZE_AWARE_GRACE_EPOCHS``: a small model's first epoch says little of where it ends.
+    """
+    choices = EARLY_STOPPING_BANDS.get(plan.space, ())
+    pareto = plan.objective == "pareto"
+    grace = SIZE_AWARE_GRACE_EPOCHS if plan.size_aware else ASHA_GRACE_EPOCHS
+    if pareto or choices:
+        band_of = functools.partial(trial_band, by_size=pareto, choices=choices)
+        return BandedASHA(max_epochs=plan.max_epochs, metric=METRIC, mode=MODE, band_of=band_of, grace_epochs=grace)
+    return RecordingASHA(max_epochs=plan.max_epochs, metric=METRIC, mode=MODE, grace_epochs=grace)
 
 
-def parameter_band(config: dict[str, Any]) -> int:
-    """The size band of a trial's model, for ``--objective pareto``'s ASHA. (A module-level
-    function: Tune pickles the scheduler for ``--resume``.)"""
-    return size_band(parameter_count(config))
+def trial_band(config: dict[str, Any], *, by_size: bool, choices: Sequence[str] = ()) -> tuple:
+    """The band of a trial's configuration within which ASHA compares it: its size band
+    (``by_size``) and its values of ``choices``. (Module-level: Tune pickles the scheduler
+    for ``--resume``.)"""
+    size = size_band(parameter_count(config)) if by_size else None
+    return (size, *(config.get(choice) for choice in choices))
 
 
 def make_trainable(plan: SearchPlan, split: SearchSplit, *, function: Callable[..., None] = train_trial) -> Any:

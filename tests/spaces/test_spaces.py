@@ -7,6 +7,7 @@ import pytest
 
 from spaces import (
     DERIVED_KEYS,
+    DESIGN_START_POINTS,
     NOTEBOOK_POINTS,
     NOTEBOOK_SPACE,
     SPACES,
@@ -125,15 +126,33 @@ def test_spaces_do_not_import_keras_or_ray() -> None:
 
 
 @pytest.mark.parametrize("space", sorted(SPACES))
-def test_the_search_starts_from_the_notebooks_models_then_the_same_with_a_cosine_schedule(space: str) -> None:
+def test_the_search_starts_from_known_designs_then_the_notebooks_models_then_the_same_with_a_cosine_schedule(
+        space: str) -> None:
     points = start_points(space, max_epochs=20)
     models = sorted(notebook_points(space, max_epochs=20))
-    assert list(points) == [*models, *(f"{model}+cosine" for model in models)]
+    designs = list(DESIGN_START_POINTS.get(space, {}))
+    assert list(points) == [*designs, *models, *(f"{model}+cosine" for model in models)]
     for model in models:
         assert points[f"{model}+cosine"] == {**points[model], "lr_schedule": "cosine"}
-        trial = optuna.trial.FixedTrial(points[f"{model}+cosine"])
+    for name, point in points.items():
+        trial = optuna.trial.FixedTrial(point)
         get_space(space, max_epochs=20)(trial)
-        assert trial.params == points[f"{model}+cosine"]
+        assert trial.params == point, name
+
+
+def test_a_dense_search_starts_from_a_wide_augmented_net_capped_at_its_epochs() -> None:
+    point = start_points("dense", max_epochs=12)["wide_augmented"]
+    assert (point["augment"], point["batch_norm"], point["units_0"], point["epochs"]) == (True, True, 1024, 12)
+
+
+def test_a_size_aware_search_also_starts_from_small_designs_under_five_thousand_parameters() -> None:
+    from mnist_models import parameter_count
+
+    points = start_points("cnn", max_epochs=15, size_aware=True)
+    assert list(points)[:2] == ["deep_gap", "deep_gap_narrow"]
+    sizes = [parameter_count(config_from_point("cnn", points[name], max_epochs=15, size_aware=True))
+             for name in ("deep_gap", "deep_gap_narrow")]
+    assert sizes == [4_542, 2_544]
 
 
 @pytest.mark.parametrize("space_name", sorted(SPACES))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pickle
 from types import SimpleNamespace
 
+import pytest
 from ray.tune.schedulers import TrialScheduler
 
 from search.tuning import RecordingASHA, SearchPlan, make_scheduler
@@ -18,9 +19,11 @@ def trial(trial_id: str, **config) -> SimpleNamespace:
     return SimpleNamespace(trial_id=trial_id, config={"epochs": 9, **config})
 
 
-def first_epoch(scheduler, trial_: SimpleNamespace, score: float) -> str:
+def first_epoch(scheduler, trial_: SimpleNamespace, score: float, *, epoch: int = 1) -> str:
+    """Add the trial and report its score at ``epoch`` (ASHA's first rung: 1, or 3 in a
+    size-aware search), as Tune does."""
     scheduler.on_trial_add(None, trial_)
-    return scheduler.on_trial_result(None, trial_, {"training_iteration": 1, "val_accuracy": score})
+    return scheduler.on_trial_result(None, trial_, {"training_iteration": epoch, "val_accuracy": score})
 
 
 def test_asha_stops_a_trial_behind_the_others_at_the_first_rung_and_records_it() -> None:
@@ -37,29 +40,56 @@ def plan(tmp_path, **changes) -> SearchPlan:
                          "max_failures": 0, **changes})
 
 
-TINY = {"family": "dense", "n_layers": 1, "units_0": 1}  # 805 parameters
+TINY = {"family": "dense", "n_layers": 1, "units_0": 1, "augment": False}  # 805 parameters
 WIDE = {"family": "dense", "n_layers": 1, "units_0": 512}  # 407,050 parameters
+CNN = {"family": "cnn", "n_blocks": 2, "filters_0": 16, "filters_1": 16, "kernel_0": 3, "kernel_1": 3,
+       "padding": "valid", "batch_norm": False, "dense_units": 64, "augment": False}
 
 
 def test_a_pareto_search_compares_a_small_trial_only_with_trials_of_its_size(tmp_path) -> None:
     scheduler = make_scheduler(plan(tmp_path, objective="pareto"))
     for index, score in enumerate((0.96, 0.97, 0.98)):
-        first_epoch(scheduler, trial(f"wide{index}", **WIDE), score)
-    # Behind every wide trial after one epoch, but the first of its size band: it goes on.
-    assert first_epoch(scheduler, trial("tiny", **TINY), 0.90) == TrialScheduler.CONTINUE
-    assert first_epoch(scheduler, trial("wide_behind", **WIDE), 0.90) == TrialScheduler.STOP
+        first_epoch(scheduler, trial(f"wide{index}", **WIDE), score, epoch=3)
+    # Behind every wide trial at the first rung, but the first of its size band: it goes on.
+    assert first_epoch(scheduler, trial("tiny", **TINY), 0.90, epoch=3) == TrialScheduler.CONTINUE
+    assert first_epoch(scheduler, trial("wide_behind", **WIDE), 0.90, epoch=3) == TrialScheduler.STOP
     assert scheduler.stopped_early == {"wide_behind"}
 
 
-def test_an_accuracy_search_compares_every_trial_with_every_other(tmp_path) -> None:
+@pytest.mark.parametrize("changes", [{"objective": "pareto"}, {"max_params": 20_000}])
+def test_a_size_aware_search_first_compares_trials_after_three_epochs(tmp_path, changes) -> None:
+    """A small CNN's first epoch is noise (docs/SPACES.md): no trial is stopped before its third."""
+    scheduler = make_scheduler(plan(tmp_path, space="cnn", **changes))
+    for index, score in enumerate((0.96, 0.97, 0.98)):
+        first_epoch(scheduler, trial(f"ahead{index}", **CNN), score, epoch=3)
+    assert first_epoch(scheduler, trial("behind_after_one", **CNN), 0.90) == TrialScheduler.CONTINUE
+    assert scheduler.on_trial_result(None, trial("behind_after_one", **CNN),
+                                     {"training_iteration": 3, "val_accuracy": 0.90}) == TrialScheduler.STOP
+
+
+def test_an_accuracy_search_of_the_cnn_space_compares_every_trial_with_every_other(tmp_path) -> None:
+    scheduler = make_scheduler(plan(tmp_path, space="cnn"))
+    small, large = dict(CNN, filters_0=8, filters_1=8), dict(CNN, filters_0=32, filters_1=32)
+    for index, score in enumerate((0.96, 0.97, 0.98)):
+        first_epoch(scheduler, trial(f"large{index}", **large), score)
+    assert first_epoch(scheduler, trial("small", **small), 0.90) == TrialScheduler.STOP
+    assert first_epoch(scheduler, trial("augmented", **dict(large, augment=True)), 0.90) == TrialScheduler.STOP
+
+
+def test_a_dense_search_compares_an_augmented_trial_only_with_augmented_ones(tmp_path) -> None:
+    """Augmentation slows a dense net's first epochs (docs/SPACES.md): behind the plain nets
+    after one epoch, the first augmented trial goes on; the next must beat it."""
     scheduler = make_scheduler(plan(tmp_path))
     for index, score in enumerate((0.96, 0.97, 0.98)):
-        first_epoch(scheduler, trial(f"wide{index}", **WIDE), score)
-    assert first_epoch(scheduler, trial("tiny", **TINY), 0.90) == TrialScheduler.STOP
+        first_epoch(scheduler, trial(f"plain{index}", **WIDE, augment=False), score)
+    assert first_epoch(scheduler, trial("augmented", **WIDE, augment=True), 0.93) == TrialScheduler.CONTINUE
+    assert first_epoch(scheduler, trial("augmented_behind", **WIDE, augment=True), 0.90) == TrialScheduler.STOP
+    assert first_epoch(scheduler, trial("plain_behind", **WIDE, augment=False), 0.95) == TrialScheduler.STOP
+    assert scheduler.stopped_early == {"augmented_behind", "plain_behind"}
 
 
 def test_the_scheduler_pickles_for_resume(tmp_path) -> None:
     scheduler = make_scheduler(plan(tmp_path, objective="pareto"))
     first_epoch(scheduler, trial("a", **TINY), 0.9)
     restored = pickle.loads(pickle.dumps(scheduler))
-    assert list(restored._bands) == list(scheduler._bands) == [0]
+    assert list(restored._bands) == list(scheduler._bands) == [(0, False)]
