@@ -81,12 +81,12 @@ def test_confirmation_counts_must_be_positive(flag: str, capsys) -> None:
 
 
 def test_a_size_aware_search_trains_longer_and_confirms_longer_by_default() -> None:
-    """Small models need more epochs: pareto and --max-params alike get 15 epochs and 12-minute
-    budgets; only pareto confirms six configurations along the front."""
+    """Small models need more epochs: pareto and --max-params alike get 15 epochs, 12 minutes of
+    search and 14 of confirmation; only pareto confirms six configurations along the front."""
     plain = parse_options([])
     budgeted = parse_options(["--max-params", "20000"])
     pareto = parse_options(["--objective", "pareto"])
     assert (plain.max_epochs, plain.time_budget_s, plain.confirm_budget_s, plain.top_k) == (6, 540, 540, 3)
-    assert (budgeted.max_epochs, budgeted.time_budget_s, budgeted.confirm_budget_s, budgeted.top_k) == (15, 720, 720, 3)
-    assert (pareto.max_epochs, pareto.time_budget_s, pareto.confirm_budget_s, pareto.top_k) == (15, 720, 720, 6)
+    assert (budgeted.max_epochs, budgeted.time_budget_s, budgeted.confirm_budget_s, budgeted.top_k) == (15, 720, 840, 3)
+    assert (pareto.max_epochs, pareto.time_budget_s, pareto.confirm_budget_s, pareto.top_k) == (15, 720, 840, 6)
     assert parse_options(["--max-params", "20000", "--max-epochs", "4", "--time-budget", "1m"]).max_epochs == 4
