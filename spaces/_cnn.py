@@ -56,9 +56,11 @@ def cnn_space(trial: optuna.Trial, *, max_epochs: int, size_aware: bool = False)
       accuracy 0.86-0.94), so they only took time from the others.
 
     ``size_aware`` (a search that weighs parameters too) also offers what small models need:
-    filters from 4, a head of global average pooling ('gap') or of a 1x1 convolution to the
-    classes ('conv1x1') instead of flatten + dense, and depthwise-separable convolutions after
-    the first block (docs/SPACES.md gives the figures measured for them).
+    filters from 4, one to three convolutions a block (depth pays more than width at a few
+    thousand parameters), a head of global average pooling ('gap') or of a 1x1 convolution to
+    the classes ('conv1x1') instead of flatten + dense, fed by the last block's maps without a
+    2x2 pooling, and depthwise-separable convolutions for all but the model's first
+    (docs/SPACES.md gives the figures measured for them).
     """
     n_blocks = trial.suggest_int("n_blocks", 1, MAX_CONV_BLOCKS)
     filters_range = SMALL_FILTERS_RANGE if size_aware else FILTERS_RANGE
