@@ -105,3 +105,12 @@ def test_a_block_of_several_convolutions_feeds_a_global_head_without_pooling() -
     kinds = [layer.__class__.__name__ for layer in separable.layers if "Conv" in layer.__class__.__name__]
     assert kinds == ["Conv2D"] + ["SeparableConv2D"] * 5
     assert parameter_count({**config, "separable": True}) == separable.count_params()
+
+
+def test_the_space_and_the_builder_agree_on_which_heads_pool_globally() -> None:
+    """The space decides the padding from whether the last block is pooled (no Keras there),
+    the builder decides the layers: both must read the same heads as global."""
+    from mnist_models._architecture import GLOBAL_HEADS as BUILT_GLOBAL
+    from spaces._cnn import GLOBAL_HEADS as SPACE_GLOBAL, HEADS
+
+    assert BUILT_GLOBAL == SPACE_GLOBAL and set(SPACE_GLOBAL) < set(HEADS)
