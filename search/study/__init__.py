@@ -10,6 +10,7 @@ from search.study._objective import (
     BUDGET_CONSTRAINT,
     directions,
     objective_values,
+    size_aware,
 )
 from search.study._sampler import TPE_STARTUP_TRIALS, make_sampler
 from search.study._storage import close_study_storage, open_study_storage
@@ -35,5 +36,6 @@ __all__ = [
     "make_sampler",
     "objective_values",
     "open_study_storage",
+    "size_aware",
     "trials_stopped_by",
 ]

@@ -12,6 +12,12 @@ SIZE = "num_params"  # the parameter count, a user attribute of every trial of t
 OBJECTIVES = {"accuracy": ("maximize",), "pareto": ("maximize", "minimize")}
 
 
+def size_aware(objective: str, max_params: int | None) -> bool:
+    """Whether a search weighs parameters (``--objective pareto`` or ``--max-params``): its
+    space then offers what small models need, and ASHA compares trials within size bands."""
+    return objective == "pareto" or max_params is not None
+
+
 def directions(objective: str) -> list[str]:
     """The study's directions: validation accuracy up, and for ``pareto`` parameters down."""
     return list(OBJECTIVES[objective])
