@@ -108,9 +108,9 @@ def trial_band(config: dict[str, Any], *, by_size: bool, choices: Sequence[str] 
 
 
 def make_trainable(plan: SearchPlan, split: SearchSplit, *, function: Callable[..., None] = train_trial) -> Any:
-    """``function`` (default: ``train_trial``) with its data in Ray's object store (put once,
-    shared by every trial) and the trial's resources; TensorFlow gets as many threads as the
-    trial has CPUs."""
+    """``function`` (default: ``train_trial``; another one only from the scale benchmark, through
+    ``make_tuner``) with its data in Ray's object store (put once, shared by every trial) and
+    the trial's resources; TensorFlow gets as many threads as the trial has CPUs."""
     threads = max(1, math.floor(plan.cpus_per_trial))
     with_data = tune.with_parameters(
         function, split=split, run_seed=plan.seed, threads=threads, use_gpu=plan.gpus_per_trial > 0
