@@ -295,9 +295,9 @@ MAX_FUNCTION_LINES = 50
 
 def long_functions(root: Path, limit: int = MAX_FUNCTION_LINES) -> list[str]:
     """Functions (methods and nested ones included) longer than ``limit`` lines, docstring
-    and decorators included."""
+    and decorators included, in the service and its benchmarks."""
     found = []
-    for path in sorted((root / "search").rglob("*.py")):
+    for path in sorted(path for package in ("search", "benchmarks") for path in (root / package).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 first = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
