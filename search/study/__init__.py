@@ -13,7 +13,7 @@ from search.study._objective import (
     size_aware,
 )
 from search.study._sampler import TPE_STARTUP_TRIALS, make_sampler
-from search.study._storage import close_study_storage, open_study_storage
+from search.study._storage import close_study_storage, open_study_storage, study_url
 from search.study._trials import STOPPED_BY, TUNE_TRIAL_ID, trials_stopped_by
 from search.study._warm_start import WARM_START_FROM, WarmStart, WarmStartError, load_warm_start
 
@@ -37,5 +37,6 @@ __all__ = [
     "objective_values",
     "open_study_storage",
     "size_aware",
+    "study_url",
     "trials_stopped_by",
 ]

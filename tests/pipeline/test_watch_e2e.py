@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from search.tuning import STOPPED_BY, TUNE_TRIAL_ID
+from search.study import STOPPED_BY, TUNE_TRIAL_ID
 from spaces import notebook_points
 from tests.cli.test_run_cli import snapshot
 from tests.conftest import PROJECT_ROOT, PYTHON
