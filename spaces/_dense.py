@@ -15,7 +15,7 @@ LABEL_SMOOTHING_RANGE = (0.0, 0.2)
 # norm, dropout, label smoothing and light augmentation, the recipe that takes dense nets on
 # MNIST to about 99 % (docs/SPACES.md gives what it reaches here). Augmented, it starts slower
 # than the notebook's nets, so ASHA compares augmented trials only with augmented ones
-# (``EARLY_STOPPING_BANDS``).
+# (its ``Space.early_stopping_bands``).
 DENSE_START_POINTS = {
     "wide_augmented": {
         "n_layers": 2, "units_0": 1024, "dropout_0": 0.3, "units_1": 1024, "dropout_1": 0.3,
