@@ -1,10 +1,9 @@
 """Ray for one search: started here or joined (``--address``), and what a joined cluster's
-autoscaler can add for trials that wait for nodes (GPU nodes that are not there yet). The
-table of the EC2 instance types ``cluster.yaml`` uses stands in for EC2's answer offline."""
+autoscaler can add for trials that wait for nodes (GPU nodes that are not there yet), read
+from the launcher's config and a table of the EC2 instance types ``cluster.yaml`` uses; and
+``cluster.yaml`` checked offline as ``ray up`` would check it (``_ray_launcher``)."""
 
-from search.cluster._autoscaler import EC2_INSTANCE_TYPES
 from search.cluster._ray_cluster import (
-    WORKER_ENV,
     ClusterError,
     NodeWaitTimeout,
     RayCluster,
@@ -14,8 +13,6 @@ from search.cluster._ray_cluster import (
 )
 
 __all__ = [
-    "EC2_INSTANCE_TYPES",
-    "WORKER_ENV",
     "ClusterError",
     "NodeWaitTimeout",
     "RayCluster",
