@@ -30,8 +30,9 @@ from mnist_models import SearchSplit
 from search.pipeline import RunRecord, run_search
 from search.run_folder import library_versions, now
 from search.study import METRIC, MODE
+from search.cluster import start_ray
 from search.tuning import (CHECKPOINTS_KEPT, CompactProgress, Heartbeat, RecordingASHA, SearchPlan, make_searcher,
-                           make_tuner, start_ray)
+                           make_tuner)
 
 EDGE_PROPOSALS = 20  # proposals at the start and at the end whose median time is reported
 

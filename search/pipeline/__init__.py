@@ -2,7 +2,6 @@
 confirmation, report) or the resume of an interrupted one. Each step is handed plain
 settings made from the options (``_settings``); ``run.json`` is kept by ``RunRecord``."""
 
-from search.pipeline._confirm_step import ConfirmationInterrupted
 from search.pipeline._new_run import start_new_run
 from search.pipeline._outcome import Outcome
 from search.pipeline._resume import resume_run
@@ -16,5 +15,4 @@ def execute(options: RunOptions) -> Outcome:
     return resume_run(options) if options.resume else start_new_run(options)
 
 
-__all__ = ["ConfirmationInterrupted", "Outcome", "RunFailed", "RunRecord", "execute", "resume_run", "run_search",
-           "start_new_run"]
+__all__ = ["Outcome", "RunFailed", "RunRecord", "execute", "run_search"]

@@ -17,6 +17,7 @@ from search.pipeline._session import ray_session
 from search.pipeline._settings import resumed_options, search_plan
 from search.reporting import watch_lines
 from search.run_folder import (
+    EARLY_STOPPED,
     STUDY_FILE,
     TRIALS_FILE,
     TUNE_FOLDER,
@@ -133,7 +134,7 @@ def _early_stopped_ids(run_dir: Path) -> set[str]:
     path = run_dir / TRIALS_FILE
     if not path.is_file():
         return set()
-    return {row["trial_id"] for row in read_rows(path, columns=["trial_id", "state"]) if row["state"] == "early_stopped"}
+    return {row["trial_id"] for row in read_rows(path, columns=["trial_id", "state"]) if row["state"] == EARLY_STOPPED}
 
 
 def _same_data(original: RunOptions, *, name: str, record: RunRecord) -> Mnist:

@@ -12,7 +12,8 @@ from search.confirmation import ConfirmSettings, confirm_seeds
 from search.run_folder import NOTEBOOK_CACHE_FOLDER, driver_identity, library_versions, now, run_uri
 from search.study import WarmStart
 from search.verdict import SHIPPED_DATA, published_bar
-from search.tuning import RayCluster, SearchPlan, default_concurrency
+from search.cluster import RayCluster
+from search.tuning import SearchPlan, default_concurrency
 
 
 def search_plan(options: RunOptions, *, name: str, run_dir: Path, cluster: RayCluster) -> SearchPlan:

@@ -18,7 +18,7 @@ import pytest
 
 import search.pipeline._run_record
 import search.run
-from spaces import SPACES
+from spaces import SPACES, Space
 from tests.conftest import PROJECT_ROOT, PYTHON
 from tests.pipeline.fault_spaces import always_diverging_space, diverging_every_other_space
 from tests.cli.test_run_cli import snapshot
@@ -29,7 +29,7 @@ SMALL = ["--train-limit", "1000", "--max-epochs", "1", "--no-dashboard", "--no-c
 
 
 def test_a_trial_whose_loss_turns_nan_is_recorded_as_failed_and_the_search_goes_on(monkeypatch, tmp_path: Path, capsys) -> None:
-    monkeypatch.setitem(SPACES, "diverging", diverging_every_other_space)
+    monkeypatch.setitem(SPACES, "diverging", Space(diverging_every_other_space, max_epochs=1, size_aware_max_epochs=1))
     code = search.run.main(["--space", "diverging", "--num-samples", "4", "--max-failures", "0",
                             "--results", str(tmp_path), "--name", "nan", *SMALL])
     assert code == 0, capsys.readouterr().err
@@ -44,7 +44,7 @@ def test_a_trial_whose_loss_turns_nan_is_recorded_as_failed_and_the_search_goes_
 
 
 def test_a_run_in_which_every_trial_fails_exits_non_zero_with_the_first_error(monkeypatch, tmp_path: Path, capsys) -> None:
-    monkeypatch.setitem(SPACES, "diverging", always_diverging_space)
+    monkeypatch.setitem(SPACES, "diverging", Space(always_diverging_space, max_epochs=1, size_aware_max_epochs=1))
     code = search.run.main(["--space", "diverging", "--num-samples", "2", "--max-failures", "0",
                             "--results", str(tmp_path), "--name", "allnan", *SMALL])
     err = capsys.readouterr().err
