@@ -27,9 +27,8 @@ import ray
 from ray import tune
 
 from mnist_models import SearchSplit
-from search.pipeline._run_record import RunRecord
-from search.pipeline._search_step import run_search
-from search.run_folder import library_versions, now
+from search.pipeline import run_search
+from search.run_folder import RecordWriter, RunRecord, library_versions, now
 from search.study import METRIC, MODE
 from search.tuning import (CHECKPOINTS_KEPT, CompactProgress, Heartbeat, RecordingASHA, SearchPlan, make_searcher,
                            make_tuner, start_ray)
@@ -67,9 +66,9 @@ def scale(spec: dict[str, Any]) -> dict[str, Any]:
         plan = SearchPlan(space="cnn", name="bench-scale", run_dir=run_dir, num_samples=trials,
                           time_budget_s=24 * 3600.0, max_epochs=epochs, max_concurrent=slots, cpus_per_trial=1.0,
                           gpus_per_trial=0.0, seed=int(spec["seed"]), max_failures=0)
-        record = RunRecord.create(run_dir, {"name": plan.name, "space": plan.space, "state": "running",
-                                            "started": now(), "versions": library_versions(),
-                                            "cluster_resources": cluster.resources})
+        writer = RecordWriter.create(run_dir, RunRecord(name=plan.name, space=plan.space, state="running",
+                                                        started=now(), versions=library_versions(),
+                                                        cluster_resources=cluster.resources))
         scheduler = RecordingASHA(max_epochs=epochs, metric=METRIC, mode=MODE, grace_epochs=epochs)
         searcher = make_searcher(plan, stopped_early=scheduler.stopped_early)
         progress = CompactProgress(space=plan.space, num_samples=trials, time_budget_s=plan.time_budget_s,
@@ -78,7 +77,7 @@ def scale(spec: dict[str, Any]) -> dict[str, Any]:
                            searcher=searcher, function=sleeping_trial(epochs, epoch_seconds))
         started = time.perf_counter()
         with redirect_stdout(io.StringIO()):  # the closing table of thousands of trials
-            outcome = run_search(tuner, plan=plan, scheduler=scheduler, record=record)
+            outcome = run_search(tuner, plan=plan, scheduler=scheduler, writer=writer)
         wall_s = time.perf_counter() - started
     finally:
         ray.shutdown()

@@ -78,6 +78,10 @@ class _JsonGroup:
             document[item.name] = value.to_json() if isinstance(value, _JsonGroup) else value
         return document
 
+    def recorded(self, name: str) -> bool:
+        """Whether the file had field ``name`` (a record from an older version may lack it)."""
+        return name not in self.unrecorded  # type: ignore[attr-defined]
+
 
 def _json_fields(kind: type) -> list[dataclasses.Field]:
     return [item for item in dataclasses.fields(kind) if item.name not in ("extra", "unrecorded")]
@@ -227,7 +231,3 @@ class RunRecord(_JsonGroup):
     def search_seconds(self) -> float:
         """Search seconds spent so far, by every session (0 before the search began)."""
         return float(self.search_wall_s or 0.0)
-
-    def recorded(self, name: str) -> bool:
-        """Whether the file had field ``name`` (a record from an older version may lack it)."""
-        return name not in self.unrecorded

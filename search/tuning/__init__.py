@@ -48,7 +48,7 @@ from search.tuning._searcher import (
     StudyCloser,
     StudySearcher,
 )
-from search.tuning._target import REACHED, TargetReached
+from search.tuning._target import TargetReached
 from search.tuning._trainable import train_trial
 from search.tuning._trial_rows import TRIAL_STATES, trial_rows
 from search.tuning._tuner import (
@@ -67,7 +67,6 @@ __all__ = [
     "CHECKPOINTS_KEPT",
     "EC2_INSTANCE_TYPES",
     "FLUSH_SECONDS",
-    "REACHED",
     "SCALAR_TAGS",
     "SIZE_AWARE_GRACE_EPOCHS",
     "SIZE_BANDS",
