@@ -36,24 +36,23 @@ class RecordWriter:
     def __init__(self, run_dir: Path, record: RunRecord) -> None:
         self.run_dir = Path(run_dir)
         self.record = record
-        RecordWriter._open[_key(self.run_dir)] = self
 
     @classmethod
     def create(cls, run_dir: Path, record: RunRecord) -> "RecordWriter":
         """Create the run's folder with its run.json; if that fails (a full disk), leave nothing behind."""
         Path(run_dir).mkdir(parents=True)
+        writer = cls(run_dir, record)
         try:
-            writer = cls(run_dir, record)
             writer.save()
         except OSError:
             shutil.rmtree(run_dir, ignore_errors=True)
             raise
-        return writer
+        return writer._registered()
 
     @classmethod
     def open(cls, run_dir: Path) -> "RecordWriter":
         """The record of an existing run (to resume it), open for writing in this process."""
-        return cls(run_dir, load_record(run_dir))
+        return cls(run_dir, load_record(run_dir))._registered()
 
     @classmethod
     def of(cls, run_dir: Path) -> "RecordWriter":
@@ -66,6 +65,10 @@ class RecordWriter:
         self.record = dataclasses.replace(self.record, **fields,
                                           unrecorded=self.record.unrecorded - fields.keys())
         self.save()
+
+    def _registered(self) -> "RecordWriter":
+        RecordWriter._open[_key(self.run_dir)] = self
+        return self
 
     def save(self) -> None:
         write_json(self.run_dir / RUN_FILE, self.record.to_json())
