@@ -20,6 +20,8 @@ from search.run_folder._layout import (
     TUNE_FOLDER,
     is_run_folder,
 )
+from search.run_folder._record import ConfirmOptions, Confirmation, Driver, RunRecord, TargetHit
+from search.run_folder._record_writer import RecordWriter, load_record
 from search.run_folder._run_record import (
     HEARTBEAT_INTERVAL_S,
     driver_gone,
@@ -67,15 +69,21 @@ __all__ = [
     "SMALLEST_MODEL_FILE",
     "BEST_MODEL_FILE",
     "CONFIRM_FILE",
+    "ConfirmOptions",
+    "Confirmation",
+    "Driver",
     "FIGURE_FILES",
     "HEARTBEAT_INTERVAL_S",
     "NOTEBOOK_CACHE_FOLDER",
+    "RecordWriter",
     "REPORT_HTML",
     "REPORT_MD",
     "RUN_FILE",
+    "RunRecord",
     "STUDY_FILE",
     "StorageError",
     "TENSORBOARD_FOLDER",
+    "TargetHit",
     "TRIALS_FILE",
     "TUNE_FOLDER",
     "atomic_write_bytes",
@@ -92,6 +100,7 @@ __all__ = [
     "is_uri",
     "join_uri",
     "library_versions",
+    "load_record",
     "local_results_note",
     "mirror",
     "now",

@@ -12,7 +12,6 @@ from search.tuning._plan import SearchPlan
 from search.tuning._progress import CompactProgress
 from search.tuning._ray_compat import restored_scheduler, restored_tune_config, result_grid_trials
 from search.tuning._scheduler import RecordingASHA
-from search.tuning._target import REACHED
 from search.tuning._trial_rows import trial_rows
 from search.tuning._tuner import (
     default_concurrency,
@@ -25,7 +24,6 @@ from search.tuning._tuner import (
 
 __all__ = [
     "CHECKPOINTS_KEPT",
-    "REACHED",
     "CompactProgress",
     "Heartbeat",
     "RecordingASHA",

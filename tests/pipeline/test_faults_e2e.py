@@ -16,8 +16,8 @@ import optuna
 import pyarrow.parquet as pq
 import pytest
 
-import search.pipeline._run_record
 import search.run
+from search.run_folder import RecordWriter
 from spaces import SPACES, Space
 from tests.conftest import PROJECT_ROOT, PYTHON
 from tests.pipeline.fault_spaces import always_diverging_space, diverging_every_other_space
@@ -58,10 +58,10 @@ def test_a_full_disk_at_the_start_leaves_nothing_behind(monkeypatch, tmp_path: P
     (tmp_path / "earlier" / "run.json").write_text("{}")
     before = snapshot(tmp_path)
 
-    def disk_full(path, document):
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    def disk_full(writer: RecordWriter) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(writer.run_dir / "run.json"))
 
-    monkeypatch.setattr(search.pipeline._run_record, "write_json", disk_full)
+    monkeypatch.setattr(RecordWriter, "save", disk_full)
     code = search.run.main(["--results", str(tmp_path), "--name", "full", *SMALL])
     err = capsys.readouterr().err.strip()
     assert code == 1
