@@ -150,7 +150,8 @@ def report_blocks(record: RunRecord, trials: list[dict[str, Any]], confirm_rows:
         "importance": "Hyperparameter importance: how much of the spread in the trials' validation accuracy "
                       "(their ranks) each hyperparameter's value explains.",
         "size": "Test accuracy against parameter count: confirmed configurations and the notebook's models "
-                "(grey squares); the red dashed line is the notebook's best published figure.",
+                "(grey squares)" + ("" if judgement is None or judgement.threshold is None
+                                    else "; the red dashed line is the notebook's best published figure") + ".",
         "front": "Accuracy against parameters: every trial's best validation accuracy (light dots), the "
                  "search's validation front (blue steps), and over it the confirmed configurations' and the "
                  "notebook models' mean test accuracy.",

@@ -222,3 +222,10 @@ def test_the_protocol_gives_the_split_sizes_and_they_add_up_to_the_training_imag
     folder = make_run_folder(tmp_path / "sized", data="/data/digits.npz")
     write_json(folder / "run.json", {**read_json(folder / "run.json"), **sizes})
     assert sentence in render_report(folder)["md"].read_text()
+
+
+def test_on_other_data_the_size_figure_draws_no_published_line_and_its_caption_says_none(tmp_path: Path) -> None:
+    text = render_report(make_run_folder(tmp_path / "other", data="/data/digits.npz"))["md"].read_text()
+    assert "(grey squares)." in text and "red dashed line" not in text
+    text = render_report(make_run_folder(tmp_path / "mnist"))["md"].read_text()
+    assert "the red dashed line is the notebook's best published figure." in text
