@@ -63,9 +63,8 @@ def _starting_points(plan: SearchPlan, warm_start: WarmStart | None) -> dict[str
     (``--warm-start``), else the notebook's models within the parameter budget; the run says
     which start points it left out, and why."""
     if warm_start is not None:
-        print("warm start: " + "; ".join(f"{run['run']} ({run['trials']} trials, best validation accuracy "
-                                          f"{run['best_val_accuracy']:.4f})" for run in warm_start.runs)
-              + "; the search begins with their best configuration(s)", flush=True)
+        print(f"warm start: {warm_start.summary()}; the search begins with their best configuration(s)",
+              flush=True)
         return {"points": warm_start.best_points, "warm_trials": warm_start.trials}
     points, left_out = start_points_within_budget(plan)
     if left_out:

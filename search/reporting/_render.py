@@ -150,7 +150,8 @@ def report_blocks(record: RunRecord, trials: list[dict[str, Any]], confirm_rows:
         "importance": "Hyperparameter importance: how much of the spread in the trials' validation accuracy "
                       "(their ranks) each hyperparameter's value explains.",
         "size": "Test accuracy against parameter count: confirmed configurations and the notebook's models "
-                "(grey squares); the red dashed line is the notebook's best published figure.",
+                "(grey squares)" + ("" if judgement is None or judgement.threshold is None
+                                    else "; the red dashed line is the notebook's best published figure") + ".",
         "front": "Accuracy against parameters: every trial's best validation accuracy (light dots), the "
                  "search's validation front (blue steps), and over it the confirmed configurations' and the "
                  "notebook models' mean test accuracy.",
@@ -252,8 +253,8 @@ def _protocol_blocks(record: RunRecord, trials: list[dict[str, Any]], confirm_ro
     test_images = _images(confirmation.test_images, confirm_rows, "test_images")
     sentences = [
         f"The search ranked {len(trials)} trials by their accuracy on {_count(record.validation_images)} "
-        f"validation images held out from the training set (stratified, seed {record.seed}), trained on "
-        f"{_count(record.search_train_images)} images; it never saw the test set.",
+        f"validation images held out from {_held_out_from(record)} (stratified by class, seed {record.seed}), "
+        f"trained on {_search_training(record)}; it never saw the test set.",
     ]
     if judgement is not None:
         sentences.append(
@@ -353,6 +354,22 @@ def _limit_from_rows(rows: list[dict[str, Any]], record: RunRecord) -> int | Non
     sizes = {row.get("train_images") for row in rows if row.get("train_images")}
     full = _data_train_images(record)
     return min(sizes) if sizes and full is not None and min(sizes) < full else None
+
+
+def _held_out_from(record: RunRecord) -> str:
+    total = _data_train_images(record)
+    return "the training set" if total is None else f"the {total:,} training images"
+
+
+def _search_training(record: RunRecord) -> str:
+    """The search's training images, as the rest of the data's training images after the
+    validation split (the first of them under ``--train-limit``), so that the split's sizes add
+    up to the training images of the data file."""
+    total, used, held_out = _data_train_images(record), record.search_train_images, record.validation_images
+    if None in (total, used, held_out):
+        return f"{_count(used)} images"
+    rest = total - held_out
+    return f"the other {rest:,}" if used == rest else f"the first {used:,} of the other {rest:,} (`--train-limit`)"
 
 
 def _data_train_images(record: RunRecord) -> int | None:

@@ -197,7 +197,8 @@ class RunRecord(_JsonGroup):
     gpus_per_trial: float | None = None
     max_failures: int | None = None
     confirm_options: ConfirmOptions | None = _group(ConfirmOptions)
-    warm_start_from: list[dict[str, Any]] = field(default_factory=list)  # run, trials, best_val_accuracy
+    # run, trials, best_val_accuracy, best_epochs_run, best_planned_epochs, best_cut_at_target (--stop-at)
+    warm_start_from: list[dict[str, Any]] = field(default_factory=list)
     # The data as split for the search, and the data file's own sizes.
     search_train_images: int | None = None
     validation_images: int | None = None

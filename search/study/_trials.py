@@ -10,7 +10,8 @@ from search.study._storage import study_url
 
 # The user attributes every trial of the study carries.
 TUNE_TRIAL_ID = "tune_trial_id"  # the Tune trial it is, to join the study with trials.parquet
-STOPPED_BY = "stopped_by"  # why a PRUNED trial stopped: "asha", "time_budget", "error"
+STOPPED_BY = "stopped_by"  # why a PRUNED trial stopped: "asha", "time_budget", "target", "error"
+STOPPED_AT_TARGET = "target"  # STOPPED_BY of the trials ended because one reached --stop-at
 
 
 def trials_stopped_by(study_file: Path, study_name: str, reason: str) -> set[str]:

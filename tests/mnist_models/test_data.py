@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mnist_models import DataError, SearchSplit, final_split, load_mnist, search_split
-from mnist_models._data import SHIPPED_MNIST_SHA256, VALIDATION_SIZE, shipped_mnist_path
+from mnist_models._data import (
+    MIN_IMAGES_PER_CLASS,
+    MIN_VALIDATION_PER_CLASS,
+    SHIPPED_MNIST_SHA256,
+    VALIDATION_FRACTION,
+    shipped_mnist_path,
+)
 from tests.conftest import synthetic_arrays
 
 
@@ -32,6 +39,57 @@ def test_a_damaged_shipped_copy_is_refused(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setattr("mnist_models._data.shipped_mnist_path", lambda: damaged)
     with pytest.raises(DataError, match="damaged"):
         load_mnist()
+
+
+# The split of the shipped MNIST before it was sized to the data (a fixed 6,000 images):
+# sha256 of x_train, y_train, x_val and y_val, in that order, by seed.
+FIXED_SPLIT_SHA256 = {
+    0: "fa325be0bf931672559abe2596a126d1b7f5f4faaa3822a61836e42662713ca2",
+    3: "bbbc377ad653495c8bd67e52271cac9be40d8ef952225340877375da744fb03c",
+}
+VALIDATION_SIZE = 6_000
+
+
+@pytest.mark.parametrize("seed", sorted(FIXED_SPLIT_SHA256))
+def test_the_shipped_mnist_keeps_its_fixed_6000_image_split_byte_for_byte(mnist, seed: int) -> None:
+    split = search_split(mnist, seed=seed)
+    digest = hashlib.sha256()
+    for array in (split.x_train, split.y_train, split.x_val, split.y_val):
+        digest.update(array.tobytes())
+    assert (split.x_train.shape[0], split.x_val.shape[0]) == (54_000, VALIDATION_SIZE)
+    assert digest.hexdigest() == FIXED_SPLIT_SHA256[seed]
+
+
+def test_the_validation_split_is_a_fraction_of_each_class_sized_to_the_data(tmp_path: Path) -> None:
+    arrays = synthetic_arrays(n_train=1_500)  # 150 images of each class
+    split = search_split(load_mnist(_save(tmp_path, arrays)), seed=0)
+    assert VALIDATION_FRACTION == 0.1
+    assert np.bincount(split.y_val).tolist() == [15] * 10
+    assert (split.x_train.shape[0], split.x_val.shape[0]) == (1_350, 150)
+
+
+def test_a_small_class_gets_the_floor_of_validation_images(tmp_path: Path) -> None:
+    arrays = synthetic_arrays(n_train=1_500)
+    keep = np.flatnonzero((arrays["y_train"] != 3) | (np.arange(1_500) < 300))  # 30 images of class 3
+    arrays.update(x_train=arrays["x_train"][keep], y_train=arrays["y_train"][keep])
+    split = search_split(load_mnist(_save(tmp_path, arrays)), seed=0)
+    per_class = np.bincount(split.y_val)
+    assert per_class[3] == MIN_VALIDATION_PER_CLASS == 10  # its tenth would be 3
+    assert np.bincount(split.y_train)[3] == 20
+    assert split.x_train.shape[0] + split.x_val.shape[0] == keep.size
+
+
+def test_a_class_too_small_for_the_floor_is_refused_in_one_line_naming_the_floor(tmp_path: Path) -> None:
+    arrays = synthetic_arrays(n_train=1_500)
+    keep = np.flatnonzero((arrays["y_train"] != 3) | (np.arange(1_500) < 190))  # 19 images of class 3
+    arrays.update(x_train=arrays["x_train"][keep], y_train=arrays["y_train"][keep])
+    with pytest.raises(DataError) as refused:
+        load_mnist(_save(tmp_path, arrays))
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "y_train has 19 images of class 3, but every class needs at least 20" in message
+    assert "at least 10" in message and "give at least 20 training images of every class" in message
+    assert MIN_IMAGES_PER_CLASS == 20
 
 
 def test_the_validation_split_is_stratified_disjoint_and_seeded(mnist) -> None:
@@ -77,6 +135,12 @@ def test_the_final_split_uses_every_training_image_and_the_test_set(mnist) -> No
     assert final.x_train.shape[0] == 60_000 and final.x_test.shape[0] == 10_000
 
 
+def _save(tmp_path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    path = tmp_path / "small.npz"
+    np.savez(path, **arrays)
+    return path
+
+
 def _write(tmp_path: Path, **overrides) -> Path:
     arrays = synthetic_arrays()
     arrays.update(overrides)
@@ -95,7 +159,8 @@ def _write(tmp_path: Path, **overrides) -> Path:
         ({"y_train": np.full(6_200, 10, np.uint8)}, r"y_train holds labels from 10 to 10, but labels must lie in 0..9"),
         ({"y_test": np.zeros((200, 10), np.uint8)}, r"y_test has shape \(200, 10\), but must be \(200,\)"),
         ({"y_train": np.zeros(6_200, np.float32)}, r"y_train has dtype float32, but must be an integer type"),
-        ({"x_train": np.zeros((100, 28, 28), np.uint8), "y_train": np.zeros(100, np.uint8)}, r"x_train has 100 images"),
+        ({"x_train": np.zeros((100, 28, 28), np.uint8), "y_train": np.arange(100, dtype=np.uint8) % 10},
+         r"y_train has 10 images of class 0, but every class needs at least 20"),
     ],
 )
 def test_a_bad_data_file_is_refused_with_what_is_wrong(tmp_path: Path, overrides, message: str) -> None:

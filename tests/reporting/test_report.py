@@ -207,3 +207,25 @@ def test_the_importance_ranking_leaves_out_what_the_space_derives() -> None:
                "hp_n_blocks": 1 + n % 3, "hp_padding": "same" if n % 3 == 2 else "valid", "hp_family": "cnn",
                "hp_learning_rate": 10 ** (-3 + 0.1 * n)} for n in range(9)]
     assert {name for name, _, _ in importances(trials)} == {"n_blocks", "learning_rate"}
+
+
+@pytest.mark.parametrize(("sizes", "sentence"), [
+    ({"data_train_images": 1_437, "search_train_images": 1_293, "validation_images": 144, "train_limit": None},
+     "on 144 validation images held out from the 1,437 training images (stratified by class, seed 0), "
+     "trained on the other 1,293;"),
+    ({"data_train_images": 60_000, "search_train_images": 3_000, "validation_images": 6_000, "train_limit": 3_000},
+     "on 6,000 validation images held out from the 60,000 training images (stratified by class, seed 0), "
+     "trained on the first 3,000 of the other 54,000 (`--train-limit`);"),
+])
+def test_the_protocol_gives_the_split_sizes_and_they_add_up_to_the_training_images(
+        tmp_path: Path, sizes: dict, sentence: str) -> None:
+    folder = make_run_folder(tmp_path / "sized", data="/data/digits.npz")
+    write_json(folder / "run.json", {**read_json(folder / "run.json"), **sizes})
+    assert sentence in render_report(folder)["md"].read_text()
+
+
+def test_on_other_data_the_size_figure_draws_no_published_line_and_its_caption_says_none(tmp_path: Path) -> None:
+    text = render_report(make_run_folder(tmp_path / "other", data="/data/digits.npz"))["md"].read_text()
+    assert "(grey squares)." in text and "red dashed line" not in text
+    text = render_report(make_run_folder(tmp_path / "mnist"))["md"].read_text()
+    assert "the red dashed line is the notebook's best published figure." in text

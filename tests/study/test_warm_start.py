@@ -34,7 +34,8 @@ def test_the_finished_trials_are_taken_marked_with_their_run_and_the_best_is_the
     assert all(trial.user_attrs[WARM_START_FROM] == "first" for trial in warm.trials)
     assert all("tune_trial_id" not in trial.user_attrs for trial in warm.trials)
     assert list(warm.best_points) == ["first:best"]
-    assert warm.runs == [{"run": "first", "trials": 3, "best_val_accuracy": 0.9}]
+    assert warm.runs == [{"run": "first", "trials": 3, "best_val_accuracy": 0.9, "best_epochs_run": None,
+                          "best_planned_epochs": None, "best_cut_at_target": False}]
 
 
 @pytest.mark.parametrize(("record", "message"), [
@@ -62,3 +63,68 @@ def test_a_missing_or_unreadable_study_is_refused_and_left_as_it_was(tmp_path: P
     with pytest.raises(WarmStartError, match="cannot be read"):
         load_warm_start([("broken", folder, {"space": "cnn"})], space="cnn", objective="accuracy", parameter_names=set())
     assert (folder / "study.db").read_bytes() == b"not a database"
+
+
+def stopped_at_target(folder: Path, *, name: str = "target", curves=((0.62,), (0.8137,)), planned: int = 2,
+                      stopped_by: str = "target", complete: tuple = ()) -> tuple:
+    """A run that ``--stop-at`` ended: each curve a trial cut after its epochs (PRUNED, its scores as
+    intermediate values, as the searcher records them), of ``planned`` epochs each; ``complete``
+    the scores of trials that ran all their epochs."""
+    folder.mkdir(parents=True)
+    study = optuna.create_study(study_name=name, storage=f"sqlite:///{folder / 'study.db'}", direction="maximize")
+    for index, curve in enumerate(curves):
+        trial = study.ask()
+        trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
+        trial.suggest_int("epochs", 1, planned)
+        for epoch, score in enumerate(curve, start=1):
+            trial.report(score, epoch)
+        trial.set_user_attr("stopped_by", stopped_by)
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    for score in complete:
+        trial = study.ask()
+        trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
+        trial.suggest_int("epochs", 1, planned)
+        for epoch in range(1, planned + 1):
+            trial.report(score, epoch)
+        study.tell(trial, score)
+    return name, folder, {"space": "dense", "objective": "accuracy"}
+
+
+def _load(run: tuple):
+    return load_warm_start([run], space="dense", objective="accuracy", parameter_names={"learning_rate", "epochs"})
+
+
+def test_a_run_stopped_at_its_target_starts_from_its_best_cut_trial_at_the_epoch_it_reached(tmp_path: Path) -> None:
+    warm = _load(stopped_at_target(tmp_path / "target"))
+    assert warm.runs == [{"run": "target", "trials": 2, "best_val_accuracy": 0.8137, "best_epochs_run": 1,
+                          "best_planned_epochs": 2, "best_cut_at_target": True}]
+    # Its configuration as planned: the new search trains it for all its epochs.
+    assert warm.best_points["target:best"]["epochs"] == 2
+    assert "best validation accuracy 0.8137 after 1 of its 2 epoch(s), cut at the target" in warm.summary()
+
+
+def test_a_trial_cut_at_the_target_is_copied_as_it_ended_never_as_completed(tmp_path: Path) -> None:
+    warm = _load(stopped_at_target(tmp_path / "target"))
+    assert [trial.state for trial in warm.trials] == [optuna.trial.TrialState.PRUNED] * 2
+    assert [trial.intermediate_values for trial in warm.trials] == [{1: 0.62}, {1: 0.8137}]
+    assert all(trial.user_attrs["stopped_by"] == "target" for trial in warm.trials)
+
+
+def test_a_cut_trial_scores_at_its_last_epoch_and_competes_with_completed_ones(tmp_path: Path) -> None:
+    warm = _load(stopped_at_target(tmp_path / "mixed", name="mixed", curves=((0.91, 0.85),), complete=(0.88,)))
+    assert warm.runs[0]["best_val_accuracy"] == 0.88  # the cut trial's last epoch, 0.85, is what it reached
+    assert warm.runs[0]["best_cut_at_target"] is False
+    warm = _load(stopped_at_target(tmp_path / "ahead", name="ahead", curves=((0.7, 0.9),), complete=(0.88,)))
+    assert warm.runs[0]["best_val_accuracy"] == 0.9 and warm.runs[0]["best_epochs_run"] == 2
+
+
+@pytest.mark.parametrize("stopped_by", ["asha", "error"])
+def test_a_run_whose_trials_only_asha_or_a_fault_stopped_is_still_refused(tmp_path: Path, stopped_by: str) -> None:
+    with pytest.raises(WarmStartError, match="that run has no completed trial, and none cut at its target, to start "
+                                             "from: give another run"):
+        _load(stopped_at_target(tmp_path / "stopped", stopped_by=stopped_by))
+
+
+def test_a_run_with_nothing_measured_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(WarmStartError, match="that run has no completed trial"):
+        _load(stopped_at_target(tmp_path / "empty", curves=((),)))
