@@ -14,7 +14,7 @@ from search.study._objective import (
 )
 from search.study._sampler import TPE_STARTUP_TRIALS, make_sampler
 from search.study._storage import close_study_storage, open_study_storage, study_url
-from search.study._trials import STOPPED_BY, TUNE_TRIAL_ID, trials_stopped_by
+from search.study._trials import STOPPED_AT_TARGET, STOPPED_BY, TUNE_TRIAL_ID, trials_stopped_by
 from search.study._warm_start import WarmStart, WarmStartError, load_warm_start
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "MODE",
     "OBJECTIVES",
     "SIZE",
+    "STOPPED_AT_TARGET",
     "STOPPED_BY",
     "TPE_STARTUP_TRIALS",
     "TUNE_TRIAL_ID",

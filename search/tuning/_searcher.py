@@ -34,7 +34,7 @@ from optuna.trial import TrialState
 from ray.tune import Callback
 from ray.tune.search import Searcher
 
-from search.study import BUDGET_CONSTRAINT, SIZE, STOPPED_BY, TUNE_TRIAL_ID, budget_constraint, directions, objective_values
+from search.study import BUDGET_CONSTRAINT, SIZE, STOPPED_AT_TARGET, STOPPED_BY, TUNE_TRIAL_ID, budget_constraint, directions, objective_values
 
 STEP_KEY = "training_iteration"
 # In a search of two objectives Optuna takes no intermediate values: the epochs' scores are a
@@ -350,7 +350,7 @@ class StudyCloser(Callback):
         self._searcher.close_unfinished([t for t in trials if getattr(t, "status", None) == "ERROR"],
                                         stopped_by="error")
         if self._target is not None and self._target.reached is not None:
-            self._searcher.close_unfinished(trials, stopped_by="target")
+            self._searcher.close_unfinished(trials, stopped_by=STOPPED_AT_TARGET)
             return
         budget = self._time_budget_s
         if budget is not None and time.monotonic() - self._started >= budget:

@@ -75,7 +75,7 @@ def stopped_at_target(folder: Path, *, name: str = "target", curves=((0.62,), (0
     for index, curve in enumerate(curves):
         trial = study.ask()
         trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
-        trial.suggest_int("epochs", 1, planned)
+        trial.suggest_int("epochs", planned, planned)  # the planned epochs, fixed
         for epoch, score in enumerate(curve, start=1):
             trial.report(score, epoch)
         trial.set_user_attr("stopped_by", stopped_by)
@@ -83,7 +83,7 @@ def stopped_at_target(folder: Path, *, name: str = "target", curves=((0.62,), (0
     for score in complete:
         trial = study.ask()
         trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
-        trial.suggest_int("epochs", 1, planned)
+        trial.suggest_int("epochs", planned, planned)  # the planned epochs, fixed
         for epoch in range(1, planned + 1):
             trial.report(score, epoch)
         study.tell(trial, score)
