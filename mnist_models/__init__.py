@@ -1,6 +1,7 @@
 """MNIST data and Keras model builders. No Ray here."""
 
 from mnist_models._architecture import ARCHITECTURE_DEFAULTS, ConfigError, conv_sides, parameter_count
+from mnist_models._device import DeviceError, Placement, check_placement, placement
 from mnist_models._data import (
     NUM_CLASSES,
     SHIPPED_MNIST_SHA256,
@@ -44,12 +45,15 @@ __all__ = [
     "VALIDATION_SIZE",
     "ConfigError",
     "DataError",
+    "DeviceError",
     "FinalSplit",
     "Mnist",
+    "Placement",
     "SearchSplit",
     "TrainingFailed",
     "TrainingProcess",
     "build_model",
+    "check_placement",
     "configure_tensorflow",
     "conv_sides",
     "final_split",
@@ -58,6 +62,7 @@ __all__ = [
     "load_checkpoint",
     "load_mnist",
     "parameter_count",
+    "placement",
     "save_checkpoint",
     "scale_pixels",
     "search_split",
