@@ -1,7 +1,7 @@
 """MNIST data and Keras model builders. No Ray here."""
 
 from mnist_models._architecture import ARCHITECTURE_DEFAULTS, ConfigError, conv_sides, parameter_count
-from mnist_models._device import DeviceError, Placement, check_placement, placement
+from mnist_models._device import TEST_SEAM_ENV, DeviceError, Placement, check_placement, placement
 from mnist_models._data import (
     NUM_CLASSES,
     SHIPPED_MNIST_SHA256,
@@ -42,6 +42,7 @@ __all__ = [
     "NUM_CLASSES",
     "RECYCLE_MB",
     "SHIPPED_MNIST_SHA256",
+    "TEST_SEAM_ENV",
     "VALIDATION_SIZE",
     "ConfigError",
     "DataError",

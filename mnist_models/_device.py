@@ -21,6 +21,7 @@ CPU = "CPU"
 # of the service sets it, and a value a user could type by chance does not turn it on.
 TEST_SEAM_VARIABLE = "MNIST_MODELS_TEST_SEAM"
 TEST_SEAM_VALUE = "tests: logical GPUs train on the CPU"
+TEST_SEAM_ENV = {TEST_SEAM_VARIABLE: TEST_SEAM_VALUE}  # what a test adds to a node's environment
 
 
 class DeviceError(RuntimeError):

@@ -13,8 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from mnist_models import DeviceError, Placement, TrainingProcess, check_placement, placement
-from mnist_models._device import TEST_SEAM_VALUE, TEST_SEAM_VARIABLE
+from mnist_models import TEST_SEAM_ENV, DeviceError, Placement, TrainingProcess, check_placement, placement
 from tests.conftest import PROJECT_ROOT, PYTHON
 
 no_gpu_here = pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this machine has a GPU")
@@ -46,10 +45,11 @@ def test_a_gpu_share_with_no_gpu_listed_is_refused_in_one_line_that_says_the_fix
 
 
 def test_the_test_seam_lets_a_logical_gpu_train_on_the_cpu_and_says_so(monkeypatch) -> None:
-    monkeypatch.setenv(TEST_SEAM_VARIABLE, "1")  # a value typed by chance turns nothing on
+    [(variable, value)] = TEST_SEAM_ENV.items()
+    monkeypatch.setenv(variable, "1")  # a value typed by chance turns nothing on
     with pytest.raises(DeviceError):
         check_placement(placement("tensorflow", gpu_share=0.5, gpus=[]))
-    monkeypatch.setenv(TEST_SEAM_VARIABLE, TEST_SEAM_VALUE)
+    monkeypatch.setenv(variable, value)
     where = placement("tensorflow", gpu_share=0.5, gpus=[])
     check_placement(where)
     assert where.test_seam and where.as_row()["device"] == "CPU (a test's logical GPU)"
