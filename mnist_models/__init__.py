@@ -30,7 +30,7 @@ from mnist_models._training import (
 
 def build_model(config, *, decay_steps=None):
     """Build and compile the Keras model ``config`` describes (imports Keras on first use)."""
-    # Lazy: importing this package must not import Keras (4 s), which the search's driver
+    # Lazy: importing this package must not import Keras (seconds), which the search's driver
     # and the spaces' tests never need; only code that builds a model pays for it.
     from mnist_models._builders import build_model as _build
 

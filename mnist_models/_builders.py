@@ -13,8 +13,8 @@ from mnist_models._data import IMAGE_SHAPE, NUM_CLASSES
 
 AUGMENT_SHIFT = 0.1  # fraction of the image: up to about 3 pixels
 AUGMENT_ROTATION = 0.05  # fraction of a full turn: up to 18 degrees
-# Run 8 training steps per call into TensorFlow: measured 22-28 % less time per epoch at
-# batch 32 on one CPU thread, the same accuracy (docs/PERFORMANCE.md, `search.bench levers`).
+# Run 8 training steps per call into TensorFlow: less time per epoch on one CPU thread, the
+# same accuracy (docs/PERFORMANCE.md, "Choices measured").
 STEPS_PER_EXECUTION = 8
 
 

@@ -102,7 +102,7 @@ def fit_config(
     model, initial_epoch = resume_from or (None, 0)
     if model is None:
         model = build_model(config, decay_steps=epochs * math.ceil(len(x_train) / batch_size))
-    # Validation needs no small batches: large ones save about 0.3 s an epoch at batch 32.
+    # Validation needs no small batches: large ones save time (docs/PERFORMANCE.md, "Choices measured").
     validation_batch_size = max(VALIDATION_BATCH_SIZE, batch_size)
     datasets = _datasets_without_autotune(x_train, y_train, batch_size, validation_data, validation_batch_size)
     if datasets is not None:
@@ -138,10 +138,10 @@ def _datasets_without_autotune(
 
     Keras feeds NumPy arrays through tf.data with ``AUTOTUNE`` parallelism, whose model thread
     an iterator waits for when it is destroyed: at the end of ``fit``, while another process
-    keeps the CPUs busy (two trials on two cores), that wait measured 2-8 s per ``fit`` (and
-    none with the machine to itself). Built here by Keras's own ``ArrayDataAdapter`` the
-    batches, their order and so the curves are the same to the last digit; only the tuning
-    thread is gone. None where that is not possible (another backend, or a Keras without
+    keeps the CPUs busy (two trials on two cores), that wait lasts seconds per ``fit`` (and
+    none with the machine to itself; docs/PERFORMANCE.md, "Choices measured"). Built here
+    by Keras's own ``ArrayDataAdapter`` the batches, their order and so the curves are the
+    same to the last digit; only the tuning thread is gone. None where that is not possible (another backend, or a Keras without
     that class): ``fit`` then gets the arrays as before.
     """
     if keras_backend() != "tensorflow":

@@ -26,8 +26,8 @@ GLOBAL_HEADS = ("gap", "conv1x1")
 # Where a size-aware search starts besides the notebook's model: small designs of the kind
 # published for MNIST under 5,000 parameters (3x3 convolutions with batch norm, several to a
 # block, and a global average pooling head on the last block's maps), so that the search
-# begins on the small end of the front instead of waiting for TPE to find it. Measured here
-# (docs/SPACES.md): 'deep_gap' reaches about 0.991 validation accuracy in 15 epochs.
+# begins on the small end of the front instead of waiting for TPE to find it. The designs
+# measured for it: docs/PERFORMANCE.md, "Choices measured".
 _SMALL_TRAINING = {"pooling": "max", "batch_norm": True, "dropout": 0.0, "augment": False, "optimizer": "adam",
                    "learning_rate": 3e-3, "lr_schedule": "cosine", "batch_size": 64, "epochs": 15}
 SMALL_START_POINTS = {
@@ -43,24 +43,22 @@ def cnn_space(trial: optuna.Trial, *, max_epochs: int, size_aware: bool = False)
 
     Every block is convolution -> [batch norm] -> ReLU -> 2x2 pooling. The ranges are sized
     for a CPU, where an epoch's cost grows with the product of neighbouring blocks' filters
-    and with the image area a convolution covers (measured here, one core, 54,000 images):
+    and with the image area a convolution covers:
 
     - 'valid' padding for one or two blocks (the notebook's); three blocks of 5x5 'valid'
       convolutions would shrink a 28x28 image to nothing, so three blocks pad 'same'.
-      Two 'same' blocks cost 3x the 'valid' ones for no better validation score.
-    - Filters 8-32: 16/32 filters with batch norm and a cosine schedule reach 0.993
-      validation accuracy in 6 epochs (69 s); 24/48 without batch norm reach the same in
-      109 s; three blocks of 64 filters took about 1.5 minutes an epoch.
-    - Adam, AdamW, RMSprop, learning rates 3e-4 to 1e-2: every SGD trial and every trial
-      below 3e-4 of two 10-minute searches was stopped at the first rung (validation
-      accuracy 0.86-0.94), so they only took time from the others.
+      'same' padding on fewer blocks costs time without a better validation score.
+    - Filters 8-32: wider blocks cost epoch time on a CPU.
+    - Adam, AdamW, RMSprop, learning rates 3e-4 to 1e-2: SGD and lower rates were stopped at
+      the first rung of the searches that tried them, so they only took time from the others
+      (docs/PERFORMANCE.md, "Choices measured").
 
     ``size_aware`` (a search that weighs parameters too) also offers what small models need:
     filters from 4, one to three convolutions a block (depth pays more than width at a few
     thousand parameters), a head of global average pooling ('gap') or of a 1x1 convolution to
     the classes ('conv1x1') instead of flatten + dense, fed by the last block's maps without a
     2x2 pooling, and depthwise-separable convolutions for all but the model's first
-    (docs/SPACES.md gives the figures measured for them).
+    (docs/PERFORMANCE.md, "Choices measured", gives the designs measured for them).
     """
     n_blocks = trial.suggest_int("n_blocks", 1, MAX_CONV_BLOCKS)
     filters_range = SMALL_FILTERS_RANGE if size_aware else FILTERS_RANGE

@@ -12,8 +12,9 @@ MAX_HIDDEN_LAYERS = 4
 ACTIVATIONS = ("relu", "elu", "gelu", "swish")
 LABEL_SMOOTHING_RANGE = (0.0, 0.2)
 # Where a dense search starts besides the notebook's models: a wide two-layer net with batch
-# norm, dropout, label smoothing and light augmentation, the recipe that takes dense nets on
-# MNIST to about 99 % (docs/SPACES.md gives what it reaches here). Augmented, it starts slower
+# norm, dropout, label smoothing and light augmentation, the recipe published for dense nets
+# on MNIST (docs/PERFORMANCE.md, "Choices measured", gives the designs measured for it and
+# what it reaches here). Augmented, it starts slower
 # than the notebook's nets, so ASHA compares augmented trials only with augmented ones
 # (``EARLY_STOPPING_BANDS``).
 DENSE_START_POINTS = {

@@ -22,7 +22,8 @@ SIZE_AWARE_START_POINTS: dict[str, dict[str, dict[str, Any]]] = {"cnn": SMALL_ST
 # Where any search of a space starts besides the notebook's models: designs known to do well.
 DESIGN_START_POINTS: dict[str, dict[str, dict[str, Any]]] = {"dense": DENSE_START_POINTS}
 # Choices that slow a trial's first epochs whatever its final score (augmentation, on a dense
-# net): ASHA compares a trial only with trials that made the same choices (docs/SPACES.md).
+# net): ASHA compares a trial only with trials that made the same choices (docs/SPACES.md;
+# measured: docs/PERFORMANCE.md, "Choices measured").
 EARLY_STOPPING_BANDS: dict[str, tuple[str, ...]] = {"dense": ("augment",)}
 
 # What the spaces return rather than suggest: the model family, and values that follow from

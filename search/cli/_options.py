@@ -29,7 +29,7 @@ DEFAULT_CONFIRM_BUDGET_S = 9 * 60
 DEFAULT_NUM_SAMPLES = 200
 DEFAULT_TOP_K = 3
 # A size-aware search (--objective pareto, or any --max-params): small models need more epochs
-# (cheap ones: a 5,000-parameter CNN takes 15 to reach what the notebook's model reaches in 5),
+# (cheap ones; docs/PERFORMANCE.md, "Choices measured", gives the small designs' curves),
 # so the search and the confirmation get more time; a default run on a 2-core machine ends
 # within 30 minutes. The confirmation's budget holds a 15-epoch small CNN's three seeds beside
 # the notebook's models and the most accurate configuration (docs/PERFORMANCE.md). A pareto
@@ -210,7 +210,7 @@ def check_results_folder(results: str, name: str) -> Path:
     """The run's folder ``results/name``: refused if it exists or cannot be written.
 
     For a storage URI (``s3://``, ``gs://``, ``file://``) the same checks run there, and the
-    folder returned is the run's local staging copy (``search.storage``).
+    folder returned is the run's local staging copy (``search.run_folder``).
     """
     if is_uri(results):
         try:

@@ -9,7 +9,8 @@ from search.run_folder import config_from_row
 from spaces import NOTEBOOK_POINTS, notebook_config, notebook_model_of
 
 # Seconds per epoch on all 60,000 training images with one TensorFlow thread, two jobs at a
-# time on the project's 2-core CPU machine (measured, docs/PERFORMANCE.md), rounded up. Only
+# time on the project's 2-core CPU machine, rounded up from what two default runs' confirmations
+# measured (docs/PERFORMANCE.md, "Choices measured"). Only
 # for a notebook model the search did not run: to order the jobs and to fit the
 # confirmation into its budget.
 NOTEBOOK_EPOCH_SECONDS = {"dense_256": 1.5, "dense_deep": 3.0, "cnn_small": 6.5}

@@ -13,9 +13,9 @@ from spaces import SIZE_BUDGETS
 ASHA_REDUCTION_FACTOR = 3
 ASHA_GRACE_EPOCHS = 1
 # In a size-aware search ASHA compares trials from the third epoch on: with batch norm and a
-# high learning rate a small CNN's first epoch is noise (one 4,542-parameter design scored
-# 0.917-0.972 validation accuracy after its first epoch over four seeds, 0.991-0.992 after 15;
-# docs/SPACES.md), and ASHA stopped it at the first rung of a Pareto search.
+# high learning rate a small CNN's first epoch says little of where it ends, and ASHA stopped
+# the size-aware start point at the first rung of a Pareto search (docs/PERFORMANCE.md,
+# "Choices measured").
 SIZE_AWARE_GRACE_EPOCHS = 3
 # Upper bounds of the size bands (parameters) within which --objective pareto's ASHA compares
 # trials: the budgets of the report's size table.

@@ -45,8 +45,8 @@ class NoProgressCsv(CSVLoggerCallback):
 def make_searcher(plan: SearchPlan, *, stopped_early: set[str],
                   points: Mapping[str, Mapping[str, Any]] | None = None,
                   warm_trials: Sequence[optuna.trial.FrozenTrial] = ()) -> StudySearcher:
-    """TPE over the plan's space, seeded, starting from ``points`` (default: the notebook's
-    models within the plan's parameter budget, ``start_points_within_budget``); the study is
+    """TPE over the plan's space, seeded, starting from ``points`` (default: the space's start
+    points within the plan's parameter budget, ``start_points_within_budget``); the study is
     stored in the run's folder so optuna-dashboard can show it, with the trials in
     ``stopped_early`` (the scheduler's live set) told to Optuna as PRUNED, and ``warm_trials``
     (earlier runs' trials) weighed from the start."""
@@ -69,8 +69,9 @@ def make_searcher(plan: SearchPlan, *, stopped_early: set[str],
 
 
 def start_points_within_budget(plan: SearchPlan) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
-    """The notebook's models (and their cosine variants) where the search starts, and those left
-    out because they are over the plan's parameter budget (name: parameters)."""
+    """Where the search starts (``spaces.start_points``: the space's designs first, then the
+    notebook's models, then those with a cosine decay), and those left out because they are
+    over the plan's parameter budget (name: parameters)."""
     points = start_points(plan.space, max_epochs=plan.max_epochs, size_aware=plan.size_aware)
     if plan.max_params is None:
         return points, {}
@@ -122,11 +123,11 @@ def make_tuner(plan: SearchPlan, split: SearchSplit, *, callbacks: list, schedul
                points: Mapping[str, Mapping[str, Any]] | None = None,
                stop: Any = None, function: Callable[..., None] = train_trial,
                searcher: StudySearcher | None = None) -> tune.Tuner:
-    """The search's Tuner. ``points`` are where the searcher starts (default: the notebook's
-    models), ``stop`` a Tune stopper (default: the plan's ``stop_at`` target, if any; the budgets
-    end the search), ``function``
-    what a trial runs (default ``train_trial``), ``searcher`` one made by ``make_searcher``
-    (default: made here): the benchmarks pass their own."""
+    """The search's Tuner. ``points`` are where the searcher starts (default: the space's start
+    points, ``start_points_within_budget``), ``stop`` a Tune stopper (default: the plan's
+    ``stop_at`` target, if any; the budgets end the search), ``function`` what a trial runs
+    (default ``train_trial``), ``searcher`` one made by ``make_searcher`` (default: made
+    here): the benchmarks pass their own."""
     if searcher is None:
         searcher = make_searcher(plan, stopped_early=scheduler.stopped_early, points=points)
     target = None

@@ -26,7 +26,8 @@ import numpy as np
 from search.verdict._bootstrap import paired_bootstrap
 from spaces import NOTEBOOK_SPACE
 
-# The notebook's own single runs, scored on the test set it also validated on (BASELINE.md).
+# The notebook's own single runs, scored on the test set it also validated on (docs/SPACES.md,
+# "The notebook's models").
 NOTEBOOK_PUBLISHED = {"dense_256": 0.9831, "dense_deep": 0.9854, "cnn_small": 0.9853}
 NOTEBOOK_PUBLISHED_BEST = max(NOTEBOOK_PUBLISHED.values())
 SHIPPED_DATA = "shipped MNIST"  # what run.json's "data" says of the project's own copy
