@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 
-PACKAGES = ("search", "spaces", "mnist_models")
+PACKAGES = ("search", "spaces", "mnist_models", "benchmarks")
 # (importer prefix, imported prefix, why not)
 FORBIDDEN = (
     ("mnist_models", "ray", "the models and data know nothing of Ray"),
@@ -46,7 +46,12 @@ FORBIDDEN = (
     ("search.tuning", "search.pipeline", "the pipeline calls the Tune wiring, not the other way"),
     ("search.cli", "search.pipeline", "the options are parsed before the pipeline starts"),
     ("search.cli", "ray", "a bad flag is refused before Ray is imported"),
+    ("search", "benchmarks", "the service is installed without its benchmarks"),
+    ("spaces", "benchmarks", "the service is installed without its benchmarks"),
+    ("mnist_models", "benchmarks", "the service is installed without its benchmarks"),
 )
+# Packages that reach the others through their faces only: no ``package._name`` of another package.
+FACES_ONLY = ("benchmarks",)
 # Arrows a rule above would catch but the layout allows: the one-line error helper sits below
 # every layer, and a part may import its own modules.
 ALLOWED = (("search.run_folder", "search._text"),)
@@ -186,6 +191,20 @@ def forbidden(found: list[Arrow], rules=FORBIDDEN) -> list[str]:
     return broken
 
 
+def private_imports(found: list[Arrow], known: dict[str, Path], importers: tuple[str, ...] = FACES_ONLY) -> list[str]:
+    """Imports by ``importers`` of a private module (a ``_name`` part) of another package of the
+    tree, one line per import statement."""
+    broken: dict[tuple[str, int], str] = {}
+    for arrow in found:
+        own = next((package for package in importers if _within(arrow.importer, package)), None)
+        if own is None or arrow.imported not in known or _within(arrow.imported, own):
+            continue
+        if any(part.startswith("_") and not part.startswith("__") for part in arrow.imported.split(".")):
+            broken.setdefault((arrow.importer, arrow.line), f"{arrow.importer}:{arrow.line} imports "
+                              f"{arrow.imported}, a private module of another package: import from its face")
+    return list(broken.values())
+
+
 def _within(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
@@ -216,6 +235,11 @@ def test_no_forbidden_arrow(graph) -> None:
     assert forbidden(found) == []
 
 
+def test_the_benchmarks_reach_the_service_through_its_faces_only(graph) -> None:
+    found, known = graph
+    assert private_imports(found, known) == []
+
+
 def test_a_function_level_import_of_the_projects_own_code_says_why(graph) -> None:
     found, known = graph
     assert silent_local_imports(found, known) == []
@@ -232,7 +256,8 @@ def test_every_sub_package_of_the_service_has_a_face_that_lists_what_it_offers()
 
 def test_the_checks_can_fail(tmp_path: Path) -> None:
     """A made-up tree: a cycle between two modules, one through a package's face, Ray under
-    mnist_models, the report importing the confirmation, and a silent function-level import."""
+    mnist_models, the report importing the confirmation, a silent function-level import, and a
+    benchmark importing a private module of the service."""
     files = {
         "mnist_models/__init__.py": "",
         "mnist_models/_a.py": "import ray\n",
@@ -246,18 +271,23 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
         "search/run_folder/__init__.py": "from search.run_folder._names import NAME\n",
         "search/run_folder/_names.py": "from search.verdict import rule\nNAME = 1\n",
         "search/verdict/__init__.py": "from search.run_folder import NAME\nrule = 1\n",
+        "benchmarks/__init__.py": "",
+        "benchmarks/_arm.py": "from benchmarks import _other\nfrom search.run_folder._names import NAME\n",
+        "benchmarks/_other.py": "from search.run_folder import NAME\n",
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     found, known = arrows(tmp_path), modules(tmp_path)
-    assert cycles(project_edges(found, known)) == [
+    assert sorted(cycles(project_edges(found, known))) == [
         ["search.one", "search.two"], ["search.run_folder", "search.run_folder._names", "search.verdict"]]
     broken = forbidden(found)
     assert any(line.startswith("mnist_models._a:1 imports ray") for line in broken)
     assert any(line.startswith("search.reporting._x:1 imports search.confirmation") for line in broken)
     assert silent_local_imports(found, known) == [
         "search.two:2 imports search.one inside a function without saying why"]
+    assert [line.split(",")[0] for line in private_imports(found, known)] == [
+        "benchmarks._arm:2 imports search.run_folder._names"]
 
 
 MAX_FUNCTION_LINES = 50
@@ -265,9 +295,9 @@ MAX_FUNCTION_LINES = 50
 
 def long_functions(root: Path, limit: int = MAX_FUNCTION_LINES) -> list[str]:
     """Functions (methods and nested ones included) longer than ``limit`` lines, docstring
-    and decorators included."""
+    and decorators included, in the service and its benchmarks."""
     found = []
-    for path in sorted((root / "search").rglob("*.py")):
+    for path in sorted(path for package in ("search", "benchmarks") for path in (root / package).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 first = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])

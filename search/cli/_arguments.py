@@ -1,5 +1,5 @@
-"""Value types for command-line flags, shared by ``search.run`` and ``search.bench``: each bad
-value gets one line that names the value, the rule and the fix."""
+"""Value types for command-line flags, shared by ``search.run`` and the checkout's ``benchmarks``:
+each bad value gets one line that names the value, the rule and the fix."""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ from search.pipeline._confirm_step import ConfirmationInterrupted
 from search.pipeline._new_run import start_new_run
 from search.pipeline._outcome import Outcome
 from search.pipeline._resume import resume_run
-from search.pipeline._search_step import RunFailed
+from search.pipeline._run_record import RunRecord
+from search.pipeline._search_step import RunFailed, run_search
 from search.cli import RunOptions
 
 
@@ -15,4 +16,5 @@ def execute(options: RunOptions) -> Outcome:
     return resume_run(options) if options.resume else start_new_run(options)
 
 
-__all__ = ["ConfirmationInterrupted", "Outcome", "RunFailed", "execute", "resume_run", "start_new_run"]
+__all__ = ["ConfirmationInterrupted", "Outcome", "RunFailed", "RunRecord", "execute", "resume_run", "run_search",
+           "start_new_run"]

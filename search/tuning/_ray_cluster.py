@@ -81,9 +81,14 @@ def start_ray(*, address: str | None, dashboard: bool, cpus_per_trial: float, gp
               max_concurrent: int | None, worker_env: Mapping[str, str] | None = None,
               num_cpus: int | None = None) -> RayCluster:
     """Join the cluster at ``address`` (or RAY_ADDRESS), or start Ray here on this machine's
-    CPUs (``num_cpus`` logical ones instead: a simulated cluster, for the scale benchmark)
-    with its dashboard on loopback; ``worker_env`` goes to every worker besides
-    ``WORKER_ENV``. Raises ``ClusterError`` for a cluster that cannot run these trials."""
+    CPUs with its dashboard on loopback. Raises ``ClusterError`` for a cluster that cannot run
+    these trials.
+
+    Two options exist for the benchmarks alone (``benchmarks/``): ``num_cpus`` starts Ray with
+    that many logical CPUs instead, the simulated cluster of the scale benchmark;
+    ``worker_env`` goes to every worker besides ``WORKER_ENV``: the overhead, target and gpu
+    benchmarks hand it the Keras backend's variables (``KERAS_BACKEND=jax`` on a machine
+    without TensorFlow)."""
     env = {**WORKER_ENV, **(worker_env or {})}
     os.environ.update(env)
     address = address or os.environ.get("RAY_ADDRESS")

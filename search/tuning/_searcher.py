@@ -71,7 +71,12 @@ class StudySearcher(Searcher):
     infeasible (its constraint) and proposes again.
 
     ``warm_trials`` (``--warm-start``: finished trials of earlier runs) go into both studies
-    before the first proposal, so TPE weighs them from the start."""
+    before the first proposal, so TPE weighs them from the start.
+
+    ``suggest_seconds`` and ``write_seconds`` (the seconds each proposal and each write to the
+    study took, in order) exist for the scale benchmark alone (``benchmarks/_scale_arm.py``): it
+    reports what the searcher costs the driver as the study grows, which only the searcher
+    itself can time."""
 
     def __init__(self, *, space: Callable[[optuna.Trial], dict[str, Any]], metric: str, mode: str,
                  storage: optuna.storages.BaseStorage, study_name: str, stopped_early: set[str],
@@ -105,8 +110,7 @@ class StudySearcher(Searcher):
         self._finished: set[str] = set()
         self._last_step: dict[str, int] = {}
         self._stopped_early = stopped_early
-        # Seconds each proposal and each write to the study took, in order (the scale benchmark
-        # reads them): what the searcher costs the driver as the study grows.
+        # For the scale benchmark (see the class's docstring).
         self.suggest_seconds: list[float] = []
         self.write_seconds: list[float] = []
         self.proposals_over_budget = 0

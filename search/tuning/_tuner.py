@@ -109,9 +109,9 @@ def trial_band(config: dict[str, Any], *, by_size: bool, choices: Sequence[str] 
 
 
 def make_trainable(plan: SearchPlan, split: SearchSplit, *, function: Callable[..., None] = train_trial) -> Any:
-    """``function`` (default: ``train_trial``) with its data in Ray's object store (put once,
-    shared by every trial) and the trial's resources; TensorFlow gets as many threads as the
-    trial has CPUs."""
+    """``function`` (default: ``train_trial``; another one only from the scale benchmark, through
+    ``make_tuner``) with its data in Ray's object store (put once, shared by every trial) and
+    the trial's resources; TensorFlow gets as many threads as the trial has CPUs."""
     threads = max(1, math.floor(plan.cpus_per_trial))
     with_data = tune.with_parameters(
         function, split=split, run_seed=plan.seed, threads=threads, use_gpu=plan.gpus_per_trial > 0
@@ -119,17 +119,16 @@ def make_trainable(plan: SearchPlan, split: SearchSplit, *, function: Callable[.
     return tune.with_resources(with_data, {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial})
 
 
-def make_tuner(plan: SearchPlan, split: SearchSplit, *, callbacks: list, scheduler: Any,
-               points: Mapping[str, Mapping[str, Any]] | None = None,
-               stop: Any = None, function: Callable[..., None] = train_trial,
-               searcher: StudySearcher | None = None) -> tune.Tuner:
-    """The search's Tuner. ``points`` are where the searcher starts (default: the space's start
-    points, ``start_points_within_budget``), ``stop`` a Tune stopper (default: the plan's
-    ``stop_at`` target, if any; the budgets end the search), ``function`` what a trial runs
-    (default ``train_trial``), ``searcher`` one made by ``make_searcher`` (default: made
-    here): the benchmarks pass their own."""
-    if searcher is None:
-        searcher = make_searcher(plan, stopped_early=scheduler.stopped_early, points=points)
+def make_tuner(plan: SearchPlan, split: SearchSplit, *, callbacks: list, scheduler: Any, searcher: StudySearcher,
+               stop: Any = None, function: Callable[..., None] = train_trial) -> tune.Tuner:
+    """The search's Tuner over ``searcher`` (made by ``make_searcher`` with ``scheduler``'s
+    ``stopped_early``). ``stop`` is a Tune stopper, by default the plan's ``stop_at`` target, if
+    any (the budgets end the search); ``function`` is what a trial runs, by default ``train_trial``.
+
+    Two options exist for the benchmarks alone (``benchmarks/``): the overhead and target
+    benchmarks pass a ``stop`` that sees every result, to time each epoch and end the search at
+    their target; the scale benchmark passes a ``function`` that sleeps instead of training,
+    so that what it measures is the driver alone."""
     target = None
     if stop is None and plan.stop_at is not None:
         stop = target = TargetReached(plan.run_dir, plan.stop_at)

@@ -1,4 +1,8 @@
-"""Run one arm (``search.bench._arms``) in a fresh Python process and time it from outside."""
+"""Run one arm (``benchmarks._child``) in a fresh Python process and time it from outside.
+
+The benchmarks are not installed with the service: they run from a checkout, so every child
+process starts in the checkout's root with it first on ``PYTHONPATH`` (``PROJECT_ROOT``), and
+finds ``benchmarks`` (and the checkout's ``search``) there, as do the Ray workers it starts."""
 
 from __future__ import annotations
 
@@ -12,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from mnist_models import keras_backend
-from search.bench._errors import BenchError
+from benchmarks._errors import BenchError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the checkout: benchmarks/ sits at its top
 
 
 class ArmFailed(BenchError):
@@ -33,8 +37,8 @@ def worker_backend_env(*, gpus_per_trial: float) -> dict[str, str]:
     backend than TensorFlow (``KERAS_BACKEND=jax`` on a machine without TensorFlow): the
     backend's name and, for JAX trials sharing a GPU, no preallocation of 75 % of the GPU's
     memory per process. Empty on TensorFlow, so that path is left as it was. Workers of a Ray
-    started here inherit the driver's environment; ``_arms`` also hands this to Ray's
-    runtime_env."""
+    started here inherit the driver's environment; ``_service_arms`` also hands this to Ray's
+    runtime_env (``start_ray``'s ``worker_env``)."""
     backend = keras_backend()
     if backend == "tensorflow":
         return {}
@@ -54,7 +58,7 @@ def run_arm(arm: str, spec: dict[str, Any], *, work_dir: Path, timeout_s: float)
     spec_path.write_text(json.dumps({**spec, "work_dir": str(work_dir), "spawned_at": time.time()}))
     with open(log_path, "w") as log:
         try:
-            completed = subprocess.run([sys.executable, "-m", "search.bench._child", arm, str(spec_path),
+            completed = subprocess.run([sys.executable, "-m", "benchmarks._child", arm, str(spec_path),
                                         str(out_path)], cwd=PROJECT_ROOT, env=env, stdout=log,
                                        stderr=subprocess.STDOUT, timeout=timeout_s)
         except subprocess.TimeoutExpired:

@@ -43,7 +43,7 @@ RAY_OWN_TITLES = ("ray::DashboardAgent", "ray::RuntimeEnvAgent")
 def classify(cmdline: str) -> str:
     """A Ray worker process (titled ``ray::…`` by Ray, or running default_worker.py) is a
     worker; any other process of the tree is Ray's own (raylet, GCS, dashboard and its
-    agents) or the driver."""
+    agents) or the driver, unless it descends from a worker (``TreeAccount.owner``)."""
     title = cmdline.split(maxsplit=1)[0] if cmdline else ""
     if title in RAY_OWN_TITLES:
         return RAY
@@ -92,13 +92,18 @@ class TreeAccount:
 
     Every process is classified once the sampling is over, by everything seen of it: a worker
     is a trial worker once its title has been anything but idle. So the CPU time of a worker
-    that was idle and then ran a trial counts as a trial worker's at every sample."""
+    that was idle and then ran a trial counts as a trial worker's at every sample.
+
+    A process a worker started counts as that worker's: a trial trains in a child process of
+    its Ray worker (``python -m mnist_models._training_child``), and that CPU time is the
+    trial's, not Ray's."""
 
     root: int
     first: dict[int, float] = field(default_factory=dict)
     history: list[dict[int, float]] = field(default_factory=list)
     kind: dict[int, str] = field(default_factory=dict)
     titles: dict[int, set[str]] = field(default_factory=dict)
+    parent: dict[int, int] = field(default_factory=dict)  # as first seen: an orphan keeps its worker
 
     def sample(self, table: dict[int, tuple[int, float, str]] | None = None) -> None:
         table = process_table() if table is None else table
@@ -106,7 +111,8 @@ class TreeAccount:
         for pid in descendants(self.root, table):
             if pid not in table:
                 continue
-            _, seconds, cmdline = table[pid]
+            ppid, seconds, cmdline = table[pid]
+            self.parent.setdefault(pid, ppid)
             if pid not in self.first:
                 self.first[pid] = seconds if not self.history else 0.0
             spent[pid] = seconds - self.first[pid]
@@ -118,14 +124,26 @@ class TreeAccount:
     def is_trial_worker(self, pid: int) -> bool:
         return self.kind.get(pid) == WORKER and any(title not in IDLE_TITLES for title in self.titles.get(pid, ()))
 
+    def owner(self, pid: int) -> int:
+        """The nearest worker among ``pid`` and its ancestors, or ``pid`` itself when none is a
+        worker: the process whose kind ``pid``'s CPU time counts under."""
+        seen, current = set(), pid
+        while current in self.kind and current not in seen:
+            if self.kind[current] == WORKER:
+                return current
+            seen.add(current)
+            current = self.parent.get(current, -1)
+        return pid
+
     def totals(self, index: int = -1) -> dict[str, float]:
-        """CPU seconds, up to sample ``index``, of trial workers, idle workers and the rest of
-        the tree (Ray and the driver)."""
+        """CPU seconds, up to sample ``index``, of trial workers (with the processes they
+        started), idle workers and the rest of the tree (Ray and the driver)."""
         totals = {"trial_workers_s": 0.0, "idle_workers_s": 0.0, "ray_and_driver_s": 0.0}
         for pid, seconds in (self.history[index] if self.history else {}).items():
-            if self.is_trial_worker(pid):
+            owner = self.owner(pid)
+            if self.is_trial_worker(owner):
                 totals["trial_workers_s"] += seconds
-            elif self.kind[pid] == WORKER:
+            elif self.kind[owner] == WORKER:
                 totals["idle_workers_s"] += seconds
             else:
                 totals["ray_and_driver_s"] += seconds

@@ -1,4 +1,4 @@
-"""Benchmarks of the search service: ``python -m search.bench NAME [--json] [sizes...]``.
+"""Benchmarks of the search service: ``python -m benchmarks NAME [--json] [sizes...]``.
 
 - ``overhead``: the service against a plain Optuna loop on a fixed list of CNN configurations;
 - ``target``: wall time to a validation accuracy, service against Optuna and KerasTuner;
@@ -9,8 +9,13 @@
 - ``asha``: the trials a run's first ASHA rung stopped, trained to their planned epochs: how
   many would have ended among the run's best.
 
-They measure; they are not tests (``tests/bench/`` checks their arithmetic and runs
+They measure; they are not tests (``tests/benchmarks/`` checks their arithmetic and runs
 one tiny ``overhead``). ``docs/PERFORMANCE.md`` holds the figures and the commands.
+
+They sit beside the service, not inside it: ``pip install`` installs ``search``, ``spaces``
+and ``mnist_models`` only, so the benchmarks run from a checkout's root (``python -m
+benchmarks`` finds them there; the ``[bench]`` extra adds KerasTuner for ``target``). They use
+the service's faces only (``search.tuning``, ``search.study``, ...), never its private modules.
 """
 
 __all__ = ["asha", "gpu", "memory", "overhead", "scale", "target", "utilization"]

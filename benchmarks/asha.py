@@ -1,4 +1,4 @@
-"""``python -m search.bench asha RUN``: how often ASHA's first rung stopped a trial that would
+"""``python -m benchmarks asha RUN``: how often ASHA's first rung stopped a trial that would
 have ended among the run's best.
 
 Reads run RUN's ``trials.parquet`` and ``run.json``, takes the trials ASHA stopped after the
@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mnist_models import configure_tensorflow, fit_config, load_mnist, search_split, trial_seed
-from search.bench._errors import BenchError
-from search.bench._output import emit, table
+from benchmarks._errors import BenchError
+from benchmarks._output import emit, table
 from search.run_folder import RUN_FILE, TRIALS_FILE, config_from_row, is_run_folder, read_json, read_rows
 
 DEFINITIONS = {

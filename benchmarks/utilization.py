@@ -1,9 +1,11 @@
-"""``python -m search.bench utilization``: where the machine's CPU time goes during a search.
+"""``python -m benchmarks utilization``: where the machine's CPU time goes during a search.
 
 Runs a short search with the service's command line (``python -m search.run --no-confirm``)
 and samples, every ``--interval`` seconds, /proc/stat (the machine's CPU time) and
 /proc/PID/stat of every process of the command's tree: the trial workers (Ray worker
-processes that ran a trial), idle workers, and the rest (the driver, raylet, GCS, dashboard).
+processes that ran a trial, with the processes they started: a trial trains in a child of its
+worker, ``mnist_models._training_child``), idle workers, and the rest (the driver, raylet,
+GCS, dashboard).
 On a GPU machine it also samples ``nvidia-smi``'s GPU utilization.
 
 Figures come for two intervals: the whole command (start-up and shut-down included) and the
@@ -25,16 +27,17 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from search.bench._errors import BenchError
-from search.bench._figures import cpu_shares, median, ratio
-from search.bench._output import emit, table
-from search.bench._procstat import TreeAccount, machine_seconds, process_table
-from search.bench._spawn import PROJECT_ROOT, worker_backend_env
+from benchmarks._errors import BenchError
+from benchmarks._figures import cpu_shares, median, ratio
+from benchmarks._output import emit, table
+from benchmarks._procstat import TreeAccount, machine_seconds, process_table
+from benchmarks._spawn import PROJECT_ROOT, worker_backend_env
 from search.run_folder import RUN_FILE, read_json, trial_results
 
 DEFINITIONS = {
-    "worker_cpu_share": "CPU seconds of the trial workers / (wall seconds x CPUs of the machine); a trial "
-                        "worker's CPU time includes its TensorFlow import and model building, not only epochs",
+    "worker_cpu_share": "CPU seconds of the trial workers and their training processes / (wall seconds x CPUs "
+                        "of the machine); a trial worker's CPU time includes its TensorFlow import and model "
+                        "building, not only epochs",
     "worker_cpu_share_of_available": "CPU seconds of the trial workers / (wall x CPUs - CPU seconds other "
                                      "programs used), i.e. with the machine's other users left out",
     "ray_and_driver": "the driver, raylet, GCS, dashboard and idle Ray workers",

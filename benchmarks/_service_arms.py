@@ -23,8 +23,8 @@ import ray
 from ray import tune
 from ray.tune.schedulers import FIFOScheduler
 
-from search.bench._arm_common import plain_values, since, split_of, target_outcome, trial_records, warm_start_of
-from search.bench._spawn import worker_backend_env
+from benchmarks._arm_common import plain_values, since, split_of, target_outcome, trial_records, warm_start_of
+from benchmarks._spawn import worker_backend_env
 from search.cli import DEFAULT_NUM_SAMPLES
 from search.study import METRIC
 from search.tuning import SearchPlan, default_concurrency, make_scheduler, make_searcher, make_tuner, start_ray
@@ -96,11 +96,11 @@ def service_fixed(spec: dict[str, Any]) -> dict[str, Any]:
         plan = _plan(spec, name="bench-overhead", run_dir=Path(spec["work_dir"]) / "service",
                      num_samples=len(points), time_budget_s=float(spec.get("time_budget_s", 24 * 3600)),
                      max_epochs=epochs, max_concurrent=int(spec["concurrency"]))
-        scheduler = FIFOScheduler()
-        scheduler.stopped_early = set()  # What make_tuner hands the searcher; FIFO stops nothing.
+        # FIFO stops nothing: no trial is ever told to Optuna as stopped early.
+        searcher = make_searcher(plan, stopped_early=set(),
+                                 points={f"fixed_{index}": point for index, point in enumerate(points)})
         collector = ResultCollector(spec, None)
-        tuner = make_tuner(plan, split, callbacks=[], scheduler=scheduler, stop=collector,
-                           points={f"fixed_{index}": point for index, point in enumerate(points)})
+        tuner = make_tuner(plan, split, callbacks=[], scheduler=FIFOScheduler(), searcher=searcher, stop=collector)
         fit_started_at = since(spec)
         started = time.perf_counter()
         grid = tuner.fit()
@@ -128,8 +128,9 @@ def service_target(spec: dict[str, Any]) -> dict[str, Any]:
                      max_epochs=max_epochs, max_concurrent=concurrency)
         scheduler = make_scheduler(plan)
         collector = ResultCollector(spec, float(spec["target"]))
-        searcher = _warm_searcher(spec, plan, scheduler) if spec.get("warm_start_from") else None
-        make_tuner(plan, split, callbacks=[], scheduler=scheduler, stop=collector, searcher=searcher).fit()
+        searcher = (_warm_searcher(spec, plan, scheduler) if spec.get("warm_start_from")
+                    else make_searcher(plan, stopped_early=scheduler.stopped_early))
+        make_tuner(plan, split, callbacks=[], scheduler=scheduler, searcher=searcher, stop=collector).fit()
     finally:
         _shutdown()
     return target_outcome(spec, collector.reached_at, trial_records(collector.results, None),

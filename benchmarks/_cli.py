@@ -1,4 +1,4 @@
-"""The command line of ``python -m search.bench NAME [--json] [sizes...]``."""
+"""The command line of ``python -m benchmarks NAME [--json] [sizes...]``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import importlib
 import sys
 from typing import Callable, Sequence
 
-from search.bench._machine import cpu_count
+from benchmarks._machine import cpu_count
 from search.cli import OneLineParser, fraction, parse_duration, positive_int
 
 BENCHMARKS = {
@@ -38,7 +38,7 @@ def counts(flag: str) -> Callable[[str], list[int]]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
-        prog="python -m search.bench",
+        prog="python -m benchmarks",
         description="Benchmarks of the search service (not tests): a table for people, or --json "
                     "for one JSON object per line.")
     common = argparse.ArgumentParser(add_help=False)
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, description in BENCHMARKS.items():
         sub = names.add_parser(name, parents=[common], help=description, description=description)
         # Each benchmark's module adds its own flags; only the one asked for runs.
-        module = importlib.import_module(f"search.bench.{name}")
+        module = importlib.import_module(f"benchmarks.{name}")
         module.add_arguments(sub, positive_int=positive_int, nproc=nproc, duration=_duration,
                              fraction=fraction, counts=counts)
     return parser

@@ -1,4 +1,4 @@
-"""``python -m search.bench scale``: the service's driver at cluster scale, on a simulated cluster.
+"""``python -m benchmarks scale``: the service's driver at cluster scale, on a simulated cluster.
 
 Each (trials, slots) pair runs in a fresh process (``_scale_arm``): Ray with ``slots``
 logical CPUs, trials that sleep ``epoch_seconds`` an epoch instead of training, and the
@@ -14,9 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from search.bench._errors import BenchError
-from search.bench._output import emit, table
-from search.bench._spawn import run_arm
+from benchmarks._errors import BenchError
+from benchmarks._output import emit, table
+from benchmarks._spawn import run_arm
 
 PEERS = {"service": "scale", "tune": "scale_bare_tune"}
 ARM_TIMEOUT_S = 3 * 3600

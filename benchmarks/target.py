@@ -1,12 +1,12 @@
-"""``python -m search.bench target``: wall time until a trial first reaches a validation accuracy.
+"""``python -m benchmarks target``: wall time until a trial first reaches a validation accuracy.
 
 Three peers search the same space from a fresh process each, one after another, with the
 same data split and seed:
 
-- ``service``: the service's search (``search.tuner.make_tuner``: TPE seeded, starting from
-  the notebook's model, ASHA, trials filling the machine), ended by a Tune stopper when a
-  result first reaches the target;
-- ``optuna``: a plain Optuna loop (TPE, same seed and start-up trials, the notebook's model
+- ``service``: the service's search (``search.tuning.make_tuner``: TPE seeded, starting from
+  the space's start points, ``spaces.start_points``, ASHA, trials filling the machine), ended
+  by a Tune stopper when a result first reaches the target;
+- ``optuna``: a plain Optuna loop (TPE, same seed and start-up trials, the same start points
   enqueued first, Optuna's MedianPruner fed every epoch), one trial at a time, TensorFlow on
   every core;
 - ``kerastuner``: KerasTuner's Hyperband (factor 3, the same max epochs) over the same
@@ -29,11 +29,11 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-from search.bench._arm_common import warm_start_of
-from search.bench._errors import BenchError
-from search.bench._figures import median, spread
-from search.bench._output import emit, table
-from search.bench._spawn import run_arm
+from benchmarks._arm_common import warm_start_of
+from benchmarks._errors import BenchError
+from benchmarks._figures import median, spread
+from benchmarks._output import emit, table
+from benchmarks._spawn import run_arm
 from search.cli import DEFAULT_MAX_EPOCHS
 from search.run_folder import RUN_FILE, is_run_folder
 from search.study import TPE_STARTUP_TRIALS, WarmStartError

@@ -3,7 +3,7 @@
 A fixed list, so every way of running it trains the same models: the notebook's
 ``cnn_small`` first, then varied depths, widths, optimizers and batch sizes, one with
 augmentation. Each is a full point of the space (every suggested value, no constants),
-so OptunaSearch enqueues it as it is.
+so the service's study searcher enqueues it as it is.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Benchmarks (search.bench): the command line, the arithmetic of every figure on made-up
-numbers, the JSON line format, and one tiny real ``overhead`` run."""
+"""The benchmarks (``benchmarks/``): the command line, the arithmetic of every figure on made-up
+numbers, the JSON line format, and (end-to-end) one tiny real ``overhead`` run."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import subprocess
@@ -10,13 +11,13 @@ import warnings
 
 import pytest
 
-from search.bench import _cli, gpu, overhead, target, utilization
-from search.bench._configs import FIXED_CNN_POINTS, fixed_points, point_index
-from search.bench._figures import (cpu_shares, epochs_per_minute, first_reaching, overhead_per_trial, slot_gaps,
+from benchmarks import _cli, gpu, overhead, target, utilization
+from benchmarks._configs import FIXED_CNN_POINTS, fixed_points, point_index
+from benchmarks._figures import (cpu_shares, epochs_per_minute, first_reaching, overhead_per_trial, slot_gaps,
                                    trial_spans)
-from search.bench._output import MissingKeyError, json_line, table
-from search.bench._procstat import TreeAccount, classify, parse_machine_stat, parse_process_stat
-from search.bench._spawn import ArmRun
+from benchmarks._output import MissingKeyError, json_line, table
+from benchmarks._procstat import TreeAccount, classify, parse_machine_stat, parse_process_stat
+from benchmarks._spawn import ArmRun
 from spaces import config_from_point
 from tests.conftest import PROJECT_ROOT, PYTHON
 
@@ -124,6 +125,26 @@ def test_one_repetition_gives_the_ratio_and_the_overheads_of_both_arms() -> None
                                                           {"service_training_s": 90.0, "plain_training_s": 43.0}]
 
 
+def test_the_overhead_summary_gives_the_overhead_per_trial_of_the_arms_it_ran(monkeypatch) -> None:
+    # Service: 2 trials x 2 epochs on 2 slots, 150 s of epochs in a 90-s search -> (90 x 2 - 150) / 2 = 15 s.
+    service = _arm(120.0, fit_s=90.0, fit_started_at=15.0, concurrency=2, ray_init_s=5.0, shutdown_s=2.0,
+                   trials=[{"config_index": 0, "epoch_seconds": [40.0, 30.0], "ended_at": [60.0, 90.0]},
+                           {"config_index": 1, "epoch_seconds": [50.0, 30.0], "ended_at": [75.0, 105.0]}])
+    plain = _arm(100.0, optimize_s=88.0, optimize_started_at=10.0, import_s=6.0,
+                 trials=[{"config_index": 0, "epoch_seconds": [21.0, 20.0], "ended_at": [32.0, 52.0]},
+                         {"config_index": 1, "epoch_seconds": [22.0, 21.0], "ended_at": [76.0, 97.0]}])
+    monkeypatch.setattr(overhead, "run_arm", lambda arm, spec, **_: {"service_fixed": service,
+                                                                     "plain_fixed": plain}[arm])
+    args = _cli.parse_args(["overhead", "--json", "--configs", "2", "--epochs", "2", "--repeats", "1",
+                            "--concurrency", "2"])
+    out = io.StringIO()
+    assert overhead.run(args, machine=MACHINE, versions=VERSIONS, stream=out) == 0
+    summary = json.loads(out.getvalue().splitlines()[0])
+    assert summary["overhead_per_trial_s"] == pytest.approx(15.0)
+    assert summary["plain_overhead_per_trial_s"] == pytest.approx((88.0 - 84.0) / 2)
+    assert summary["repeats"]["overhead_per_trial_s"] == [pytest.approx(15.0)]
+
+
 def test_slot_gaps_are_the_waits_between_trials_on_the_same_slot() -> None:
     spans = trial_spans([{"epoch_seconds": [10.0], "ended_at": [12.0]},    # 2-12, slot A
                          {"epoch_seconds": [9.0, 9.0], "ended_at": [11.0, 20.0]},  # 2-20, slot B
@@ -190,7 +211,7 @@ def test_gpu_throughput_is_epochs_per_minute_of_the_search() -> None:
 # Process accounting -----------------------------------------------------------------------
 
 def test_proc_stat_lines_are_read_in_clock_ticks(monkeypatch) -> None:
-    monkeypatch.setattr("search.bench._procstat.CLOCK_TICKS", 100)
+    monkeypatch.setattr("benchmarks._procstat.CLOCK_TICKS", 100)
     busy, total = parse_machine_stat("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3 4\n")
     assert (busy, total) == (1.5, 10.0)
     ppid, seconds = parse_process_stat("42 (ray::Imp (x)) S 7 42 42 0 -1 0 0 0 0 0 250 50 0 0 20 0 4 0")
@@ -210,6 +231,20 @@ def test_a_tree_account_counts_each_process_from_its_first_sample_and_tells_tria
     assert account.totals()["trial_workers_s"] == 6.5  # Process 3 ended: it keeps its 4 s.
     assert classify("ray::IDLE") == "worker" and classify("/venv/bin/raylet --x") == "ray"
     assert classify("ray::DashboardAgent --node-ip-address=x") == "ray"
+
+
+def test_a_process_a_trial_worker_started_counts_as_the_trials() -> None:
+    # A trial trains in a child of its Ray worker (mnist_models._training_child); a worker that
+    # only ever idled keeps its child as idle time; a child of the driver stays the driver's.
+    training_child = "/venv/bin/python -m mnist_models._training_child 7 1 0"
+    account = TreeAccount(root=1)
+    account.sample({1: (0, 10.0, "python -m search.run"), 2: (1, 1.0, "raylet"),
+                    3: (2, 1.0, "ray::ImplicitFunc.train"), 4: (2, 0.5, "ray::IDLE"), 5: (3, 2.0, training_child)})
+    account.sample({1: (0, 11.0, "python -m search.run"), 2: (1, 1.5, "raylet"),
+                    3: (2, 2.0, "ray::ImplicitFunc.train"), 4: (2, 0.75, "ray::IDLE"), 5: (3, 32.0, training_child),
+                    6: (4, 0.25, "python helper"), 7: (1, 3.0, "python -m something.else")})
+    assert account.totals() == {"trial_workers_s": 31.0, "idle_workers_s": 0.5, "ray_and_driver_s": 4.5}
+    assert account.owner(5) == 3 and account.owner(7) == 7
 
 
 # Configurations and output ----------------------------------------------------------------
@@ -249,7 +284,7 @@ def test_a_table_aligns_its_columns() -> None:
 
 
 def test_gpu_without_a_gpu_prints_one_line_and_exits_0(monkeypatch, capsys) -> None:
-    from search.bench import __main__ as bench_main
+    from benchmarks import __main__ as bench_main
 
     monkeypatch.setattr(bench_main, "machine_info", lambda: {**MACHINE, "gpus": []})
     assert bench_main.main(["gpu"]) == 0
@@ -260,7 +295,7 @@ def test_gpu_without_a_gpu_prints_one_line_and_exits_0(monkeypatch, capsys) -> N
 @pytest.mark.parametrize("space", ["cnn", "dense"])
 def test_kerastuner_searches_the_services_space_itself(space: str) -> None:
     keras_tuner = pytest.importorskip("keras_tuner")
-    from search.bench._kt_space import config_from_hp
+    from benchmarks._kt_space import config_from_hp
 
     hp = keras_tuner.HyperParameters()
     config = config_from_hp(space, hp, max_epochs=4)
@@ -275,7 +310,7 @@ def test_kerastuner_searches_the_services_space_itself(space: str) -> None:
 @pytest.mark.e2e
 def test_a_tiny_overhead_run_prints_json_lines_with_its_figures() -> None:
     completed = subprocess.run(
-        [PYTHON, "-m", "search.bench", "overhead", "--json", "--configs", "2", "--epochs", "1", "--train-limit",
+        [PYTHON, "-m", "benchmarks", "overhead", "--json", "--configs", "2", "--epochs", "1", "--train-limit",
          "1000", "--repeats", "1", "--no-dashboard"],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -283,9 +318,14 @@ def test_a_tiny_overhead_run_prints_json_lines_with_its_figures() -> None:
     summary, *configurations = records
     assert summary["record"] == "summary" and summary["benchmark"] == "overhead"
     for key in ("service_s", "plain_s", "ratio_service_over_plain", "overhead_per_trial_s"):
-        assert summary[key] > 0 or key == "overhead_per_trial_s", key
-        assert summary["repeats"][key] and len(summary["repeats"][key]) == 1
+        assert len(summary["repeats"][key]) == 1 and summary["repeats"][key][0] == summary[key], key
+    for key in ("service_s", "plain_s", "ratio_service_over_plain", "service_search_s", "service_training_s"):
+        assert summary[key] > 0, key
     assert summary["ratio_service_over_plain"] == pytest.approx(summary["service_s"] / summary["plain_s"])
+    # May be negative (slots trained in parallel with the search's start), but never missing.
+    conditions = summary["conditions"]
+    assert summary["overhead_per_trial_s"] == pytest.approx(
+        (summary["service_search_s"] * conditions["concurrency"] - summary["service_training_s"]) / 2)
     assert summary["machine"]["nproc"] >= 1 and summary["machine"]["cpu_model"]
     assert summary["versions"]["ray"] and summary["conditions"]["configs"] == 2
     assert [record["config_index"] for record in configurations] == [0, 1]
@@ -293,15 +333,23 @@ def test_a_tiny_overhead_run_prints_json_lines_with_its_figures() -> None:
 
 
 def test_every_gpu_count_trains_copies_of_one_configuration() -> None:
-    from search.bench._configs import same_points
+    from benchmarks._configs import same_points
 
     points = same_points(3, 4, epochs=2)
     assert len(points) == 4 and all(point == {**FIXED_CNN_POINTS[3], "epochs": 2} for point in points)
     assert _cli.parse_args(["gpu"]).config == 0  # the notebook's cnn_small
 
 
-def test_asha_measures_a_finished_run_and_refuses_anything_else(tmp_path) -> None:
-    completed = subprocess.run([PYTHON, "-m", "search.bench", "asha", str(tmp_path)], cwd=PROJECT_ROOT,
+def test_asha_refuses_a_folder_that_is_not_a_finished_run(tmp_path, capsys) -> None:
+    from benchmarks import __main__ as bench_main
+
+    assert bench_main.main(["asha", str(tmp_path)]) == 1  # a benchmark's own error (argparse's are 2)
+    assert "is not a finished run's folder" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+@pytest.mark.e2e
+def test_python_m_benchmarks_runs_from_the_checkout_and_exits_1_on_its_own_error(tmp_path) -> None:
+    completed = subprocess.run([PYTHON, "-m", "benchmarks", "asha", str(tmp_path)], cwd=PROJECT_ROOT,
                                capture_output=True, text=True, timeout=120)
     assert completed.returncode == 1  # a benchmark's own error (argparse's are 2)
     assert "is not a finished run's folder" in completed.stderr.strip().splitlines()[-1]

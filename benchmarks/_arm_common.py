@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mnist_models import load_mnist, search_split
-from search.bench._configs import point_index
+from benchmarks._configs import point_index
 from search.run_folder import RUN_FILE, read_json
 from search.study import WarmStart, load_warm_start
 from spaces import parameter_names

@@ -1,4 +1,4 @@
-"""``python -m search.bench._child ARM SPEC OUT``: run one arm in this fresh process.
+"""``python -m benchmarks._child ARM SPEC OUT``: run one arm in this fresh process.
 
 Each arm runs in a process of its own, so each starts cold (imports, Ray, TensorFlow's
 thread pools) as a user's command would, and no arm inherits another's state. The spec and
@@ -16,13 +16,13 @@ from pathlib import Path
 
 # Each arm's module, imported in the arm's own process only: a plain loop never pays for Ray.
 ARM_MODULES = {
-    "service_fixed": "search.bench._service_arms",
-    "service_target": "search.bench._service_arms",
-    "plain_fixed": "search.bench._plain_arms",
-    "optuna_target": "search.bench._plain_arms",
-    "kerastuner_target": "search.bench._plain_arms",
-    "scale": "search.bench._scale_arm",
-    "scale_bare_tune": "search.bench._scale_arm",
+    "service_fixed": "benchmarks._service_arms",
+    "service_target": "benchmarks._service_arms",
+    "plain_fixed": "benchmarks._plain_arms",
+    "optuna_target": "benchmarks._plain_arms",
+    "kerastuner_target": "benchmarks._plain_arms",
+    "scale": "benchmarks._scale_arm",
+    "scale_bare_tune": "benchmarks._scale_arm",
 }
 
 

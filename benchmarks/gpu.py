@@ -1,4 +1,4 @@
-"""``python -m search.bench gpu``: epochs per minute with 1, 2, 4, 8 trials sharing one GPU.
+"""``python -m benchmarks gpu``: epochs per minute with 1, 2, 4, 8 trials sharing one GPU.
 
 For each count k, the service trains ``rounds × k`` configurations of the fixed list (k at a
 time, each holding 1/k of the GPU and CPUs/k of the CPUs) and the throughput is the epochs
@@ -14,10 +14,10 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from search.bench._configs import FIXED_CNN_POINTS, same_points
-from search.bench._figures import epochs_per_minute, ratio
-from search.bench._output import emit, table
-from search.bench._spawn import ArmFailed, run_arm
+from benchmarks._configs import FIXED_CNN_POINTS, same_points
+from benchmarks._figures import epochs_per_minute, ratio
+from benchmarks._output import emit, table
+from benchmarks._spawn import ArmFailed, run_arm
 
 ARM_TIMEOUT_S = 3600
 NO_GPU = "gpu: this machine has no GPU (nvidia-smi lists none): nothing to measure; run it on a GPU machine"

@@ -1,9 +1,9 @@
-"""``python -m search.bench overhead``: what the service costs beyond training, against a plain loop.
+"""``python -m benchmarks overhead``: what the service costs beyond training, against a plain loop.
 
 The same fixed list of CNN configurations is trained, in each repetition, by two fresh
 processes one after the other (their order alternates between repetitions):
 
-- the service: ``search.tuner.make_tuner``'s Tune wiring, ``concurrency`` trials at a time
+- the service: ``search.tuning.make_tuner``'s Tune wiring, ``concurrency`` trials at a time
   with ``cpus_per_trial`` CPUs each (the service's default on this machine);
 - a plain loop: Optuna ``study.optimize`` with the list enqueued, ``mnist_models.fit_config``,
   one trial at a time with TensorFlow on every core, no Ray;
@@ -21,11 +21,11 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-from search.bench._configs import FIXED_CNN_POINTS, fixed_points
-from search.bench._errors import BenchError
-from search.bench._figures import median, overhead_per_trial, ratio, slot_gaps, spread, trial_spans
-from search.bench._output import emit, table
-from search.bench._spawn import ArmRun, run_arm
+from benchmarks._configs import FIXED_CNN_POINTS, fixed_points
+from benchmarks._errors import BenchError
+from benchmarks._figures import median, overhead_per_trial, ratio, slot_gaps, spread, trial_spans
+from benchmarks._output import emit, table
+from benchmarks._spawn import ArmRun, run_arm
 
 ARM_TIMEOUT_S = 2 * 3600
 
@@ -171,7 +171,7 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
                       f"{figures['plain_s']:.1f} s, overhead {figures['overhead_per_trial_s']:.2f} s/trial",
                       file=args.progress, flush=True)
     except BaseException:
-        print(f"search.bench overhead: the arms' logs are kept in {work_dir}", file=sys.stderr)
+        print(f"benchmarks overhead: the arms' logs are kept in {work_dir}", file=sys.stderr)
         raise
     shutil.rmtree(work_dir, ignore_errors=True)
     medians, raw = summarize(repetitions)

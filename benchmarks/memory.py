@@ -1,4 +1,4 @@
-"""``python -m search.bench memory``: a trial slot's memory over a long run of trials.
+"""``python -m benchmarks memory``: a trial slot's memory over a long run of trials.
 
 Runs the service's command line with one trial at a time (``python -m search.run
 --max-concurrent 1 --max-epochs 1 --train-limit N --no-confirm``), so that every trial goes
@@ -18,9 +18,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from search.bench._errors import BenchError
-from search.bench._output import emit, table
-from search.bench._spawn import PROJECT_ROOT
+from benchmarks._errors import BenchError
+from benchmarks._output import emit, table
+from benchmarks._spawn import PROJECT_ROOT
 from search.run_folder import trial_results
 
 EARLY_TRIAL = 10

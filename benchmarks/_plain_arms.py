@@ -18,9 +18,9 @@ from typing import Any
 import optuna
 
 from mnist_models import configure_tensorflow, fit_config, trial_seed
-from search.bench._arm_common import SearchOver, epoch_guard, since, split_of, target_outcome
-from search.bench._configs import point_index
-from search.bench._machine import cpu_count
+from benchmarks._arm_common import SearchOver, epoch_guard, since, split_of, target_outcome
+from benchmarks._configs import point_index
+from benchmarks._machine import cpu_count
 from search.study import make_sampler
 from spaces import get_space, start_points
 
@@ -38,7 +38,7 @@ def plain_fixed(spec: dict[str, Any]) -> dict[str, Any]:
     split = split_of(spec)
     data_ready_at = since(spec)
     import_s = _configure_plain_tensorflow()
-    from search.bench._epochs import EpochLog  # imports Keras: after the timed import above
+    from benchmarks._epochs import EpochLog  # imports Keras: after the timed import above
     points = [dict(point) for point in spec["points"]]
     epochs = int(points[0]["epochs"])
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -71,7 +71,7 @@ def plain_fixed(spec: dict[str, Any]) -> dict[str, Any]:
 def optuna_target(spec: dict[str, Any]) -> dict[str, Any]:
     split = split_of(spec)
     _configure_plain_tensorflow()
-    from search.bench._epochs import EpochLog  # imports Keras: after the timed import above
+    from benchmarks._epochs import EpochLog  # imports Keras: after the timed import above
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     space = get_space(spec["space"], max_epochs=int(spec["max_epochs"]))
     study = optuna.create_study(
@@ -111,8 +111,8 @@ def kerastuner_target(spec: dict[str, Any]) -> dict[str, Any]:
     split = split_of(spec)
     _configure_plain_tensorflow()
     # Import KerasTuner and Keras after the timed import above.
-    from search.bench._epochs import EpochLog
-    from search.bench._kt_space import hypermodel, keras_tuner
+    from benchmarks._epochs import EpochLog
+    from benchmarks._kt_space import hypermodel, keras_tuner
 
     trials: list[dict[str, Any]] = []
     on_epoch, state = epoch_guard(spec, trials)
