@@ -338,6 +338,19 @@ def test_every_dependency_is_pinned_to_the_version_installed_here():
         )
 
 
+def test_the_jax_extra_is_pinned_to_the_version_installed_here():
+    import tomllib
+
+    with (ROOT / "pyproject.toml").open("rb") as stream:
+        extra = [Requirement(text) for text in tomllib.load(stream)["project"]["optional-dependencies"]["jax"]]
+    pinned = pins()
+    assert {canonicalize_name(requirement.name) for requirement in extra} == {"jax", "jaxlib"}
+    for requirement in extra:
+        name = canonicalize_name(requirement.name)
+        assert name in pinned and requirement.specifier.contains(pinned[name]), requirement
+        assert pinned[name] == version(requirement.name), f"{name} here differs from its pin"
+
+
 def test_the_head_only_boto3_is_pinned_too():
     pinned = pins()
     assert "boto3" in pinned
