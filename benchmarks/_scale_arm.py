@@ -27,11 +27,12 @@ import ray
 from ray import tune
 
 from mnist_models import SearchSplit
-from search.pipeline import RunRecord, run_search
-from search.run_folder import library_versions, now
+from search.pipeline import run_search
+from search.run_folder import RecordWriter, RunRecord, library_versions, now
 from search.study import METRIC, MODE
+from search.cluster import start_ray
 from search.tuning import (CHECKPOINTS_KEPT, CompactProgress, Heartbeat, RecordingASHA, SearchPlan, make_searcher,
-                           make_tuner, start_ray)
+                           make_tuner)
 
 EDGE_PROPOSALS = 20  # proposals at the start and at the end whose median time is reported
 
@@ -66,7 +67,7 @@ def scale(spec: dict[str, Any]) -> dict[str, Any]:
         plan = SearchPlan(space="cnn", name="bench-scale", run_dir=run_dir, num_samples=trials,
                           time_budget_s=24 * 3600.0, max_epochs=epochs, max_concurrent=slots, cpus_per_trial=1.0,
                           gpus_per_trial=0.0, seed=int(spec["seed"]), max_failures=0)
-        record = new_record(plan, cluster_resources=cluster.resources)
+        writer = new_record(plan, cluster_resources=cluster.resources)
         scheduler = RecordingASHA(max_epochs=epochs, metric=METRIC, mode=MODE, grace_epochs=epochs)
         searcher = make_searcher(plan, stopped_early=scheduler.stopped_early)
         progress = CompactProgress(space=plan.space, num_samples=trials, time_budget_s=plan.time_budget_s,
@@ -75,20 +76,20 @@ def scale(spec: dict[str, Any]) -> dict[str, Any]:
                            searcher=searcher, function=sleeping_trial(epochs, epoch_seconds))
         started = time.perf_counter()
         with redirect_stdout(io.StringIO()):  # the closing table of thousands of trials
-            outcome = run_search(tuner, plan=plan, scheduler=scheduler, record=record)
+            outcome = run_search(tuner, plan=plan, scheduler=scheduler, writer=writer)
         wall_s = time.perf_counter() - started
     finally:
         ray.shutdown()
     return _figures(spec, outcome.rows, searcher, wall_s=wall_s, run_dir=run_dir)
 
 
-def new_record(plan: SearchPlan, *, cluster_resources: dict[str, float]) -> RunRecord:
-    """The simulated run's ``run.json``, as the service starts one (the pipeline's record, through
-    its face): ``run_search`` records the search's end in it. The one place the scale benchmark
-    makes a run record."""
-    return RunRecord.create(plan.run_dir, {"name": plan.name, "space": plan.space, "state": "running",
-                                           "started": now(), "versions": library_versions(),
-                                           "cluster_resources": cluster_resources})
+def new_record(plan: SearchPlan, *, cluster_resources: dict[str, float]) -> RecordWriter:
+    """The simulated run's ``run.json``, as the service starts one, through its one writer:
+    ``run_search`` records the search's end in it. The one place the scale benchmark makes a
+    run record."""
+    return RecordWriter.create(plan.run_dir, RunRecord(name=plan.name, space=plan.space, state="running",
+                                                       started=now(), versions=library_versions(),
+                                                       cluster_resources=cluster_resources))
 
 
 def _figures(spec: dict[str, Any], rows: list[dict[str, Any]], searcher: Any, *, wall_s: float,

@@ -27,7 +27,8 @@ from benchmarks._arm_common import plain_values, since, split_of, target_outcome
 from benchmarks._spawn import worker_backend_env
 from search.cli import DEFAULT_NUM_SAMPLES
 from search.study import METRIC
-from search.tuning import SearchPlan, default_concurrency, make_scheduler, make_searcher, make_tuner, start_ray
+from search.cluster import start_ray
+from search.tuning import SearchPlan, default_concurrency, make_scheduler, make_searcher, make_tuner
 
 
 class ResultCollector(tune.Stopper):

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from mnist_models import configure_tensorflow, fit_config, load_mnist, search_split, trial_seed
 from benchmarks._errors import BenchError
 from benchmarks._output import emit, table
-from search.run_folder import RUN_FILE, TRIALS_FILE, config_from_row, is_run_folder, read_json, read_rows
+from search.run_folder import EARLY_STOPPED, RUN_FILE, TRIALS_FILE, config_from_row, is_run_folder, read_json, read_rows
 
 DEFINITIONS = {
     "stopped_at_first_rung": "trials of the run that ASHA stopped after at most --rung epochs",
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
     if len(scores) < args.top:
         raise BenchError(f"the run has {len(scores)} scored trials, fewer than --top {args.top}: give a longer run")
     bar = scores[args.top - 1]
-    stopped = [row for row in rows if row["state"] == "early_stopped" and row["epochs_run"] <= args.rung
+    stopped = [row for row in rows if row["state"] == EARLY_STOPPED and row["epochs_run"] <= args.rung
                and row["hp_epochs"] > row["epochs_run"]]
     chosen = stopped if args.sample is None else random.Random(args.seed).sample(stopped, min(args.sample, len(stopped)))
     results = _retrain(chosen, record, threads=args.threads)

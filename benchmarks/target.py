@@ -34,9 +34,9 @@ from benchmarks._errors import BenchError
 from benchmarks._figures import median, spread
 from benchmarks._output import emit, table
 from benchmarks._spawn import run_arm
-from search.cli import DEFAULT_MAX_EPOCHS
 from search.run_folder import RUN_FILE, is_run_folder
 from search.study import TPE_STARTUP_TRIALS, WarmStartError
+from spaces import SPACES
 
 PEERS = {"service": "service_target", "optuna": "optuna_target", "kerastuner": "kerastuner_target",
          "warm": "service_target"}
@@ -125,7 +125,7 @@ def peer_summary(peer: str, attempts: Sequence[dict[str, Any]]) -> dict[str, Any
 def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
     peers = chosen_peers(args.peers, warm_start=args.warm_start)
     target = args.target or DEFAULT_TARGET[args.space]
-    max_epochs = args.max_epochs or DEFAULT_MAX_EPOCHS[args.space]
+    max_epochs = args.max_epochs or SPACES[args.space].max_epochs
     warm_start_from = checked_warm_start(args.warm_start, space=args.space, max_epochs=max_epochs)
     conditions = {"space": args.space, "target": target, "cap_s": args.cap, "seeds": args.seeds,
                   "max_epochs": max_epochs, "train_limit": args.train_limit,

@@ -1,31 +1,18 @@
-"""MNIST data and Keras model builders. No Ray here."""
+"""MNIST data, the models' vocabulary (heads, feature-map sizes, parameter counts: plain
+Python, which the spaces read too) and the Keras model builders. No Ray here, and no Keras
+until a model is built or trained."""
 
-from mnist_models._architecture import ARCHITECTURE_DEFAULTS, ConfigError, conv_sides, parameter_count
+from mnist_models._architecture import (
+    GLOBAL_HEADS,
+    HEADS,
+    ConfigError,
+    feature_map_sides,
+    parameter_count,
+)
 from mnist_models._device import TEST_SEAM_ENV, DeviceError, Placement, check_placement, placement
-from mnist_models._data import (
-    NUM_CLASSES,
-    SHIPPED_MNIST_SHA256,
-    VALIDATION_SIZE,
-    DataError,
-    FinalSplit,
-    Mnist,
-    SearchSplit,
-    final_split,
-    load_mnist,
-    scale_pixels,
-    search_split,
-    shipped_mnist_path,
-    stratified_validation_indices,
-)
-from mnist_models._training_process import RECYCLE_MB, TrainingFailed, TrainingProcess
-from mnist_models._training import (
-    configure_tensorflow,
-    fit_config,
-    keras_backend,
-    load_checkpoint,
-    save_checkpoint,
-    trial_seed,
-)
+from mnist_models._data import DataError, FinalSplit, Mnist, SearchSplit, final_split, load_mnist, search_split
+from mnist_models._training_process import TrainingProcess
+from mnist_models._training import configure_tensorflow, fit_config, keras_backend, trial_seed
 
 
 def build_model(config, *, decay_steps=None):
@@ -38,12 +25,9 @@ def build_model(config, *, decay_steps=None):
 
 
 __all__ = [
-    "ARCHITECTURE_DEFAULTS",
-    "NUM_CLASSES",
-    "RECYCLE_MB",
-    "SHIPPED_MNIST_SHA256",
+    "GLOBAL_HEADS",
+    "HEADS",
     "TEST_SEAM_ENV",
-    "VALIDATION_SIZE",
     "ConfigError",
     "DataError",
     "DeviceError",
@@ -51,23 +35,17 @@ __all__ = [
     "Mnist",
     "Placement",
     "SearchSplit",
-    "TrainingFailed",
     "TrainingProcess",
     "build_model",
     "check_placement",
     "configure_tensorflow",
-    "conv_sides",
+    "feature_map_sides",
     "final_split",
     "fit_config",
     "keras_backend",
-    "load_checkpoint",
     "load_mnist",
     "parameter_count",
     "placement",
-    "save_checkpoint",
-    "scale_pixels",
     "search_split",
-    "shipped_mnist_path",
-    "stratified_validation_indices",
     "trial_seed",
 ]

@@ -1,18 +1,20 @@
 """What a configuration's model is, without building it (no Keras): its feature map sizes and its
-parameter count, the same number ``keras.Model.count_params`` gives for the built model."""
+parameter count, the same number ``keras.Model.count_params`` gives for the built model.
+
+This is the models' vocabulary (the image side, the heads, the feature-map arithmetic), in
+plain Python: the spaces read it too (the CNN space's padding follows from it), so that the
+space and the builder cannot disagree."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 IMAGE_SIDE = 28
 CLASSES = 10
-# What a configuration that lacks these keys means (configurations written before they existed,
-# and spaces that do not suggest them).
-ARCHITECTURE_DEFAULTS = {"head": "flatten", "separable": False, "convs_per_block": 1, "augment": False,
-                         "batch_norm": False, "label_smoothing": 0.0}
-# Heads that pool globally: the last block's convolutions feed them directly, without the 2x2
-# pooling every other block ends with.
+# A CNN's heads: flatten + dense (the notebook's), global average pooling, a 1x1 convolution to
+# the classes. The last two pool globally: the last block's convolutions feed them directly,
+# without the 2x2 pooling every other block ends with.
+HEADS = ("flatten", "gap", "conv1x1")
 GLOBAL_HEADS = ("gap", "conv1x1")
 
 
@@ -31,22 +33,31 @@ def pools_last_block(config: Mapping[str, Any]) -> bool:
 
 
 def conv_sides(config: Mapping[str, Any]) -> list[int]:
-    """The side of the feature maps after each convolution block (its convolutions, then 2x2
-    pooling unless the head pools globally after the last block); raises ``ConfigError`` when
-    a block would leave no pixels (three 5x5 'valid' blocks)."""
+    """The side of the feature maps after each convolution block of ``config``
+    (``feature_map_sides``); raises ``ConfigError`` when a block would leave no pixels."""
+    kernels = [int(config[f"kernel_{block}"]) for block in range(int(config["n_blocks"]))]
+    return feature_map_sides(kernels, padding=config["padding"], convs_per_block=convs_per_block(config),
+                             pools_last=pools_last_block(config))
+
+
+def feature_map_sides(kernels: Sequence[int], *, padding: str, convs_per_block: int = 1,
+                      pools_last: bool = True) -> list[int]:
+    """The side of the feature maps after each convolution block: its ``convs_per_block``
+    convolutions of ``kernels[block]`` (which trim ``kernel - 1`` pixels each with 'valid'
+    padding), then 2x2 pooling unless it is the last block and the head pools globally
+    (``pools_last`` False). Raises ``ConfigError`` when a block would leave no pixels (three
+    5x5 'valid' blocks)."""
     side, sides = IMAGE_SIDE, []
-    blocks = int(config["n_blocks"])
-    for block in range(blocks):
-        kernel = int(config[f"kernel_{block}"])
-        if config["padding"] == "valid":
-            side -= convs_per_block(config) * (kernel - 1)
-        if block < blocks - 1 or pools_last_block(config):
+    for block, kernel in enumerate(kernels):
+        if padding == "valid":
+            side -= convs_per_block * (int(kernel) - 1)
+        if block < len(kernels) - 1 or pools_last:
             side //= 2
         if side < 1:
             raise ConfigError(
-                f"conv block {block} leaves no pixels ({blocks} blocks of {convs_per_block(config)} "
-                f"convolution(s), kernels {[config[f'kernel_{b}'] for b in range(blocks)]}, padding "
-                f"{config['padding']!r}): use padding 'same' or fewer blocks"
+                f"conv block {block} leaves no pixels ({len(kernels)} blocks of {convs_per_block} "
+                f"convolution(s), kernels {list(kernels)}, padding {padding!r}): use padding 'same' "
+                f"or fewer blocks"
             )
         sides.append(side)
     return sides

@@ -6,23 +6,20 @@ from typing import Any, Sequence
 
 import optuna
 
+from mnist_models import GLOBAL_HEADS, HEADS, ConfigError, feature_map_sides
 from spaces._common import suggest_training
 
 MAX_CONV_BLOCKS = 3
 MAX_CONVS_PER_BLOCK = 3
-IMAGE_SIDE = 28
 FILTERS_RANGE = (8, 32)
 CNN_OPTIMIZERS = ("adam", "adamw", "rmsprop")
 CNN_LEARNING_RATE_RANGE = (3e-4, 1e-2)
 # What a size-aware search adds (--objective pareto, --max-params): fewer filters, and heads
-# and convolutions that cost few parameters.
+# and convolutions that cost few parameters (every head the models know: mnist_models.HEADS).
 SMALL_FILTERS_RANGE = (4, 32)
-HEADS = ("flatten", "gap", "conv1x1")
-# The values a configuration without the size-aware keys has (the notebook's model, and every
-# configuration of a search for accuracy alone).
-SIZE_AWARE_DEFAULTS = {"head": "flatten", "separable": False, "convs_per_block": 1}
-# Heads that pool globally: the last block's convolutions feed them without a 2x2 pooling.
-GLOBAL_HEADS = ("gap", "conv1x1")
+# The values the size-aware keys have in a configuration without them (the notebook's model,
+# and every configuration of a search for accuracy alone).
+FIXED_WHEN_NOT_SIZE_AWARE = {"head": "flatten", "separable": False, "convs_per_block": 1}
 # Where a size-aware search starts besides the notebook's model: small designs of the kind
 # published for MNIST under 5,000 parameters (3x3 convolutions with batch norm, several to a
 # block, and a global average pooling head on the last block's maps), so that the search
@@ -88,16 +85,12 @@ def conv_padding(kernels: Sequence[int], *, convs_per_block: int = 1, pools_last
     """The padding of a CNN's convolutions, which follows from its blocks: 'valid' (the
     notebook's: cheaper, each convolution trims the image) for one or two blocks, unless the
     image would shrink to nothing on the way (two blocks of three 5x5 convolutions); 'same'
-    for three blocks, where 'valid' 5x5 blocks would shrink it to nothing too."""
+    for three blocks, where 'valid' 5x5 blocks would shrink it to nothing too. The feature maps'
+    sides are the models' own arithmetic (``mnist_models.feature_map_sides``)."""
     if len(kernels) >= MAX_CONV_BLOCKS:
         return "same"
-    side = IMAGE_SIDE
-    for block, kernel in enumerate(kernels):
-        side -= convs_per_block * (kernel - 1)
-        if side < 1:
-            return "same"
-        if pools_last or block < len(kernels) - 1:
-            side //= 2
-            if side < 1:
-                return "same"
+    try:
+        feature_map_sides(kernels, padding="valid", convs_per_block=convs_per_block, pools_last=pools_last)
+    except ConfigError:
+        return "same"
     return "valid"

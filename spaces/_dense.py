@@ -16,7 +16,7 @@ LABEL_SMOOTHING_RANGE = (0.0, 0.2)
 # on MNIST (docs/PERFORMANCE.md, "Choices measured", gives the designs measured for it and
 # what it reaches here). Augmented, it starts slower
 # than the notebook's nets, so ASHA compares augmented trials only with augmented ones
-# (``EARLY_STOPPING_BANDS``).
+# (its ``Space.early_stopping_bands``).
 DENSE_START_POINTS = {
     "wide_augmented": {
         "n_layers": 2, "units_0": 1024, "dropout_0": 0.3, "units_1": 1024, "dropout_1": 0.3,

@@ -1,30 +1,52 @@
-"""Search spaces by name, and the notebook's models as full configurations."""
+"""Search spaces by name, each one record (``Space``), and the notebook's models as full configurations."""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import optuna
 
-from spaces._cnn import SIZE_AWARE_DEFAULTS, SMALL_START_POINTS, cnn_space
+from spaces._cnn import FIXED_WHEN_NOT_SIZE_AWARE, SMALL_START_POINTS, cnn_space
 from spaces._dense import DENSE_START_POINTS, dense_space
 from spaces._notebook import NOTEBOOK_POINTS, NOTEBOOK_SPACE
 
 SpaceFunction = Callable[[optuna.Trial], dict[str, Any]]
+Points = Mapping[str, Mapping[str, Any]]
 
-SPACES: dict[str, Callable[..., dict[str, Any]]] = {"dense": dense_space, "cnn": cnn_space}
-# The spaces that offer more when a search weighs parameters, and the values the added keys
-# have in a configuration without them.
-SIZE_AWARE_SPACES: dict[str, dict[str, Any]] = {"cnn": SIZE_AWARE_DEFAULTS}
-# Where a size-aware search of a space starts besides the notebook's models.
-SIZE_AWARE_START_POINTS: dict[str, dict[str, dict[str, Any]]] = {"cnn": SMALL_START_POINTS}
-# Where any search of a space starts besides the notebook's models: designs known to do well.
-DESIGN_START_POINTS: dict[str, dict[str, dict[str, Any]]] = {"dense": DENSE_START_POINTS}
-# Choices that slow a trial's first epochs whatever its final score (augmentation, on a dense
-# net): ASHA compares a trial only with trials that made the same choices (docs/SPACES.md;
-# measured: docs/PERFORMANCE.md, "Choices measured").
-EARLY_STOPPING_BANDS: dict[str, tuple[str, ...]] = {"dense": ("augment",)}
+
+@dataclass(frozen=True)
+class Space:
+    """Everything the service knows of one search space: adding a space is adding one record
+    to ``SPACES``."""
+
+    # The define-by-run function: ``function(trial, *, max_epochs)``, and ``size_aware=True``
+    # where ``size_aware_fixed`` is set.
+    function: Callable[..., dict[str, Any]]
+    # The most epochs a trial trains by default (--max-epochs), and in a size-aware search
+    # (--objective pareto, --max-params), where small models need more of them.
+    max_epochs: int
+    size_aware_max_epochs: int
+    # Where any search of the space starts besides the notebook's models: designs known to do well.
+    design_start_points: Points = field(default_factory=dict)
+    # Where a size-aware search starts besides those: small designs.
+    size_aware_start_points: Points = field(default_factory=dict)
+    # For a space that offers more when a search weighs parameters: the values the keys it then
+    # adds have in a configuration without them. None: a size-aware search is the same search.
+    size_aware_fixed: Mapping[str, Any] | None = None
+    # Choices that slow a trial's first epochs whatever its final score (augmentation, on a
+    # dense net): ASHA compares a trial only with trials that made the same choices (docs/SPACES.md;
+    # measured: docs/PERFORMANCE.md, "Choices measured").
+    early_stopping_bands: tuple[str, ...] = ()
+
+
+SPACES: dict[str, Space] = {
+    "dense": Space(dense_space, max_epochs=20, size_aware_max_epochs=20, design_start_points=DENSE_START_POINTS,
+                   early_stopping_bands=("augment",)),
+    "cnn": Space(cnn_space, max_epochs=6, size_aware_max_epochs=15, size_aware_start_points=SMALL_START_POINTS,
+                 size_aware_fixed=FIXED_WHEN_NOT_SIZE_AWARE),
+}
 
 # What the spaces return rather than suggest: the model family, and values that follow from
 # suggested ones (the CNN's padding follows from its number of blocks). They are part of every
@@ -51,9 +73,10 @@ def get_space(name: str, *, max_epochs: int, size_aware: bool = False) -> SpaceF
         )
     if max_epochs < 1:
         raise ValueError(f"max_epochs is {max_epochs}, but must be >= 1")
-    if size_aware and name in SIZE_AWARE_SPACES:
-        return functools.partial(SPACES[name], max_epochs=max_epochs, size_aware=True)
-    return functools.partial(SPACES[name], max_epochs=max_epochs)
+    space = SPACES[name]
+    if size_aware and space.size_aware_fixed is not None:
+        return functools.partial(space.function, max_epochs=max_epochs, size_aware=True)
+    return functools.partial(space.function, max_epochs=max_epochs)
 
 
 def notebook_points(space_name: str, *, max_epochs: int) -> dict[str, dict[str, Any]]:
@@ -66,8 +89,8 @@ def notebook_points(space_name: str, *, max_epochs: int) -> dict[str, dict[str, 
 
 
 def start_points(space_name: str, *, max_epochs: int, size_aware: bool = False) -> dict[str, dict[str, Any]]:
-    """Where the search starts: designs known to do well (``DESIGN_START_POINTS``; in a
-    size-aware search also a few small ones, ``SIZE_AWARE_START_POINTS``), the notebook's
+    """Where the search starts: designs known to do well (``Space.design_start_points``; in a
+    size-aware search also a few small ones, ``Space.size_aware_start_points``), the notebook's
     models of ``space_name``, then each of them again with a cosine learning-rate decay
     (named ``<model>+cosine``). Epochs are capped at ``max_epochs``.
 
@@ -78,13 +101,14 @@ def start_points(space_name: str, *, max_epochs: int, size_aware: bool = False) 
     with choices that hide its effect, and TPE then stops proposing it. The designs come
     first: they train longest, and should end within the search's time budget.
     """
+    space = SPACES[space_name]
     points = notebook_points(space_name, max_epochs=max_epochs)
-    if size_aware and space_name in SIZE_AWARE_SPACES:
-        # The size-aware space suggests these too: the notebook's model has their defaults.
-        points = {model: {**point, **SIZE_AWARE_SPACES[space_name]} for model, point in points.items()}
+    if size_aware and space.size_aware_fixed is not None:
+        # The size-aware space suggests these too: the notebook's model has their fixed values.
+        points = {model: {**point, **space.size_aware_fixed} for model, point in points.items()}
     with_schedule = {f"{model}{COSINE_VARIANT}": {**point, "lr_schedule": "cosine"} for model, point in points.items()}
-    designs = dict(SIZE_AWARE_START_POINTS.get(space_name, {})) if size_aware else {}
-    designs.update(DESIGN_START_POINTS.get(space_name, {}))
+    designs = dict(space.size_aware_start_points) if size_aware else {}
+    designs.update(space.design_start_points)
     capped = {name: {**point, "epochs": min(point["epochs"], max_epochs)} for name, point in designs.items()}
     return {**capped, **points, **with_schedule}
 
@@ -114,8 +138,8 @@ def notebook_model_of(config: Mapping[str, Any]) -> str | None:
         space = NOTEBOOK_SPACE[model]
         if config.get("family", space) != space:
             continue
-        defaults = SIZE_AWARE_SPACES.get(space, {})
-        if any(config.get(key, default) != default for key, default in defaults.items()):
+        fixed = SPACES[space].size_aware_fixed or {}
+        if any(config.get(key, value) != value for key, value in fixed.items()):
             continue
         if not all(config.get(key) == value for key, value in point.items() if key not in ("epochs", "lr_schedule")):
             continue

@@ -6,7 +6,8 @@ from __future__ import annotations
 import itertools
 from typing import Any, Iterator
 
-from spaces._cnn import FILTERS_RANGE, HEADS, MAX_CONV_BLOCKS, MAX_CONVS_PER_BLOCK, SMALL_FILTERS_RANGE
+from mnist_models import HEADS
+from spaces._cnn import FILTERS_RANGE, MAX_CONV_BLOCKS, MAX_CONVS_PER_BLOCK, SMALL_FILTERS_RANGE
 from spaces._dense import MAX_HIDDEN_LAYERS
 from spaces._registry import config_from_point
 

@@ -1,9 +1,12 @@
-"""The layout holds: no import cycle among the project's modules, no forbidden arrow, and no
-hidden dependency (a function-level import of the project's own code says why it is there).
+"""The layout holds: every arrow between two parts of the project is one that
+docs/ARCHITECTURE.md's table of allowed arrows lists, and every arrow the table lists is one
+the code draws; parts meet at their faces (no import of another part's private module); no
+import cycle among the project's modules; no library where a part must do without it; and
+no hidden dependency (a function-level import of the project's own code says why).
 
 The graph is read from the source (module-level and function-level imports alike), so it
 needs nothing imported. ``test_the_checks_can_fail`` runs the same checks on a small made-up
-tree with a cycle, a forbidden arrow and a silent local import, and sees each one reported.
+tree and its own table, and sees each kind of fault reported.
 """
 
 from __future__ import annotations
@@ -17,44 +20,25 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 
 PACKAGES = ("search", "spaces", "mnist_models", "benchmarks")
-# (importer prefix, imported prefix, why not)
-FORBIDDEN = (
+ARCHITECTURE = Path("docs") / "ARCHITECTURE.md"
+TABLE_HEADING = "## Allowed arrows"
+# The one-line error helper under every part of the service: a module, not a part with a face.
+SHARED_HELPER = "search._text"
+# Libraries a part must do without: (part, library, why). The arrows between the project's own
+# parts are the table's; these are the rules on the libraries the table does not draw.
+LIBRARY_RULES = (
     ("mnist_models", "ray", "the models and data know nothing of Ray"),
-    ("mnist_models", "search", "the models and data know nothing of the service"),
-    ("mnist_models", "spaces", "the models take plain configurations, not spaces"),
     ("spaces", "keras", "a space only suggests values: no Keras"),
     ("spaces", "tensorflow", "a space only suggests values: no TensorFlow"),
     ("spaces", "ray", "a space only suggests values: no Ray"),
-    ("spaces", "search", "the spaces know nothing of the service"),
-    ("spaces", "mnist_models", "the spaces know nothing of the models' code"),
-    ("search.run_folder", "search", "the run folder is the bottom layer of the service"),
     ("search.run_folder", "ray", "the run folder's files are read without Ray"),
     ("search.study", "ray", "the Optuna side runs without Ray (the plain benchmark peer uses it)"),
     ("search.verdict", "ray", "the verdict is arithmetic on rows"),
     ("search.verdict", "keras", "the verdict is arithmetic on rows"),
-    ("search.verdict", "search.confirmation", "the verdict judges rows; it does not make them"),
-    ("search.reporting", "search.confirmation", "the report reads the run's files; it never runs the confirmation"),
-    ("search.reporting", "search.tuning", "the report reads the run's files; it never runs Tune"),
-    ("search.reporting", "search.pipeline", "the report is a step the pipeline calls, not the other way"),
     ("search.reporting", "ray", "the report is rendered without Ray"),
     ("search.reporting", "keras", "the report is rendered without Keras"),
-    ("search.confirmation", "search.reporting", "the confirmation is handed what it needs and never calls the report"),
-    ("search.confirmation", "search.tuning", "the confirmation runs its own jobs, not Tune's"),
-    ("search.confirmation", "search.pipeline", "the pipeline calls the confirmation, not the other way"),
-    ("search.tuning", "search.confirmation", "the Tune wiring searches; the pipeline confirms"),
-    ("search.tuning", "search.reporting", "the Tune wiring searches; the pipeline reports"),
-    ("search.tuning", "search.pipeline", "the pipeline calls the Tune wiring, not the other way"),
-    ("search.cli", "search.pipeline", "the options are parsed before the pipeline starts"),
     ("search.cli", "ray", "a bad flag is refused before Ray is imported"),
-    ("search", "benchmarks", "the service is installed without its benchmarks"),
-    ("spaces", "benchmarks", "the service is installed without its benchmarks"),
-    ("mnist_models", "benchmarks", "the service is installed without its benchmarks"),
 )
-# Packages that reach the others through their faces only: no ``package._name`` of another package.
-FACES_ONLY = ("benchmarks",)
-# Arrows a rule above would catch but the layout allows: the one-line error helper sits below
-# every layer, and a part may import its own modules.
-ALLOWED = (("search.run_folder", "search._text"),)
 
 
 @dataclass(frozen=True)
@@ -178,31 +162,82 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def forbidden(found: list[Arrow], rules=FORBIDDEN) -> list[str]:
-    broken = []
+def part_of(module: str) -> str:
+    """The part a module belongs to: a sub-package or command module of the service
+    (``search.tuning``, ``search.run``), or a top-level package (``spaces``, ``benchmarks``)."""
+    pieces = module.split(".")
+    return pieces[0] if pieces[0] != "search" or len(pieces) == 1 else f"search.{pieces[1]}"
+
+
+def parts(known: dict[str, Path]) -> set[str]:
+    """Every part of the tree (the service's package itself is their container, not a part)."""
+    return {part_of(name) for name in known} - {"search"}
+
+
+def allowed_table(document: str) -> dict[str, set[str]]:
+    """The table under ``## Allowed arrows``: a row a part, the parts it may import in the
+    second column (backquoted names; "nothing" for none)."""
+    if TABLE_HEADING not in document:
+        raise AssertionError(f"{ARCHITECTURE} has no {TABLE_HEADING!r} section")
+    section = document.split(TABLE_HEADING, 1)[1].split("\n## ", 1)[0]
+    table: dict[str, set[str]] = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) >= 2 and cells[0].startswith("`"):
+            table[cells[0].strip("`")] = {name.strip().strip("`") for name in cells[1].split(",")
+                                          if name.strip().startswith("`")}
+    return table
+
+
+def part_arrows(found: list[Arrow], known: dict[str, Path]) -> dict[tuple[str, str], Arrow]:
+    """Each arrow between two parts, with the first import that draws it."""
+    drawn: dict[tuple[str, str], Arrow] = {}
     for arrow in found:
-        for importer, imported, why in rules:
-            if not (_within(arrow.importer, importer) and _within(arrow.imported, imported)):
-                continue
-            own_part = importer.startswith("search.") and _within(arrow.imported, importer)
-            allowed = any(_within(arrow.importer, a) and _within(arrow.imported, b) for a, b in ALLOWED)
-            if not (own_part or allowed):
-                broken.append(f"{arrow.importer}:{arrow.line} imports {arrow.imported}: {why}")
-    return broken
+        if arrow.imported not in known or arrow.imported == "search":
+            continue  # a library, or the service's package (``from search import pipeline``)
+        edge = (part_of(arrow.importer), part_of(arrow.imported))
+        if edge[0] != edge[1]:
+            drawn.setdefault(edge, arrow)
+    return drawn
 
 
-def private_imports(found: list[Arrow], known: dict[str, Path], importers: tuple[str, ...] = FACES_ONLY) -> list[str]:
-    """Imports by ``importers`` of a private module (a ``_name`` part) of another package of the
-    tree, one line per import statement."""
+def unlisted_arrows(found: list[Arrow], known: dict[str, Path], table: dict[str, set[str]]) -> list[str]:
+    return [f"{arrow.importer}:{arrow.line} imports {arrow.imported}: {importer} -> {imported} is not an "
+            f"allowed arrow ({ARCHITECTURE}, {TABLE_HEADING!r})"
+            for (importer, imported), arrow in sorted(part_arrows(found, known).items())
+            if imported not in table.get(importer, set())]
+
+
+def unused_arrows(found: list[Arrow], known: dict[str, Path], table: dict[str, set[str]]) -> list[str]:
+    drawn = part_arrows(found, known)
+    return [f"{importer} -> {imported} is in {ARCHITECTURE}'s table, but no module of {importer} imports {imported}"
+            for importer, allowed in sorted(table.items()) for imported in sorted(allowed)
+            if (importer, imported) not in drawn]
+
+
+def unlisted_parts(known: dict[str, Path], table: dict[str, set[str]]) -> list[str]:
+    return sorted(f"part {name} has no row in {ARCHITECTURE}'s table" for name in parts(known) - set(table)) + sorted(
+        f"{ARCHITECTURE}'s table has a row for {name}, which is no part of the code" for name in set(table) - parts(known))
+
+
+def private_reaches(found: list[Arrow], known: dict[str, Path]) -> list[str]:
+    """Imports of another part's private module (``search.pipeline._resume`` from outside
+    ``search.pipeline``): parts meet at their faces. One line per import statement."""
     broken: dict[tuple[str, int], str] = {}
     for arrow in found:
-        own = next((package for package in importers if _within(arrow.importer, package)), None)
-        if own is None or arrow.imported not in known or _within(arrow.imported, own):
+        if arrow.imported not in known or arrow.imported == SHARED_HELPER:
             continue
-        if any(part.startswith("_") and not part.startswith("__") for part in arrow.imported.split(".")):
-            broken.setdefault((arrow.importer, arrow.line), f"{arrow.importer}:{arrow.line} imports "
-                              f"{arrow.imported}, a private module of another package: import from its face")
+        own, other = part_of(arrow.importer), part_of(arrow.imported)
+        if own != other and any(piece.startswith("_") for piece in arrow.imported.split(".")):
+            broken.setdefault((arrow.importer, arrow.line), f"{arrow.importer}:{arrow.line} imports {arrow.imported}, "
+                                                            f"a private module of {other}: import from its face")
     return list(broken.values())
+
+
+def library_breaches(found: list[Arrow], rules=LIBRARY_RULES) -> list[str]:
+    return [f"{arrow.importer}:{arrow.line} imports {arrow.imported}: {why}"
+            for arrow in found for part, library, why in rules
+            if _within(arrow.importer, part) and _within(arrow.imported, library)]
 
 
 def _within(name: str, prefix: str) -> bool:
@@ -225,19 +260,39 @@ def graph() -> tuple[list[Arrow], dict[str, Path]]:
     return arrows(PROJECT_ROOT), modules(PROJECT_ROOT)
 
 
+@pytest.fixture(scope="module")
+def table() -> dict[str, set[str]]:
+    return allowed_table((PROJECT_ROOT / ARCHITECTURE).read_text())
+
+
+def test_every_arrow_between_two_parts_is_in_the_table_of_allowed_arrows(graph, table) -> None:
+    found, known = graph
+    assert unlisted_arrows(found, known, table) == []
+
+
+def test_every_arrow_in_the_table_is_one_the_code_draws(graph, table) -> None:
+    found, known = graph
+    assert unused_arrows(found, known, table) == []
+
+
+def test_the_table_has_a_row_for_every_part_and_no_other(graph, table) -> None:
+    _, known = graph
+    assert unlisted_parts(known, table) == []
+
+
+def test_parts_meet_at_their_faces(graph) -> None:
+    found, known = graph
+    assert private_reaches(found, known) == []
+
+
 def test_no_import_cycle_among_the_projects_modules(graph) -> None:
     found, known = graph
     assert cycles(project_edges(found, known)) == []
 
 
-def test_no_forbidden_arrow(graph) -> None:
+def test_no_part_imports_a_library_it_must_do_without(graph) -> None:
     found, _ = graph
-    assert forbidden(found) == []
-
-
-def test_the_benchmarks_reach_the_service_through_its_faces_only(graph) -> None:
-    found, known = graph
-    assert private_imports(found, known) == []
+    assert library_breaches(found) == []
 
 
 def test_a_function_level_import_of_the_projects_own_code_says_why(graph) -> None:
@@ -254,23 +309,48 @@ def test_every_sub_package_of_the_service_has_a_face_that_lists_what_it_offers()
         assert names and ast.get_docstring(face), f"search/{folder.name}/__init__.py needs a docstring and __all__"
 
 
+MADE_UP_TABLE = """# Architecture
+
+## Allowed arrows
+
+| part | may import | why |
+|---|---|---|
+| `mnist_models` | nothing | |
+| `spaces` | `mnist_models` | |
+| `search.one` | `search.two` | |
+| `search.two` | `search.one` | |
+| `search.reporting` | `search.run_folder` | the report reads files |
+| `search.confirmation` | nothing | |
+| `search.run_folder` | `search.verdict` | |
+| `search.verdict` | `search.run_folder` | |
+| `benchmarks` | `search.run_folder`, `search.tuning` | |
+| `search.tuning` | nothing | |
+
+## Next section
+"""
+
+
 def test_the_checks_can_fail(tmp_path: Path) -> None:
-    """A made-up tree: a cycle between two modules, one through a package's face, Ray under
-    mnist_models, the report importing the confirmation, a silent function-level import, and a
-    benchmark importing a private module of the service."""
+    """A made-up tree and its table: the report importing the confirmation (not in the table), a
+    benchmark arrow to tuning that no module draws, a part with no row, a space and a benchmark
+    reaching behind a face, cycles (one through a package's face), Ray under mnist_models, and
+    a silent function-level import."""
     files = {
         "mnist_models/__init__.py": "",
         "mnist_models/_a.py": "import ray\n",
         "spaces/__init__.py": "",
+        "spaces/_s.py": "from mnist_models import a\nfrom mnist_models._a import b\n",
         "search/__init__.py": "",
         "search/one.py": "from search import two\n",
         "search/two.py": "def f():\n    from search import one\n",
         "search/reporting/__init__.py": "from search.reporting._x import y\n",
-        "search/reporting/_x.py": "from search.confirmation import z\ny = 1\n",
+        "search/reporting/_x.py": "from search.confirmation import z\nfrom search.run_folder import NAME\ny = 1\n",
         "search/confirmation/__init__.py": "z = 1\n",
         "search/run_folder/__init__.py": "from search.run_folder._names import NAME\n",
         "search/run_folder/_names.py": "from search.verdict import rule\nNAME = 1\n",
         "search/verdict/__init__.py": "from search.run_folder import NAME\nrule = 1\n",
+        "search/tuning/__init__.py": "",
+        "search/cluster/__init__.py": "",
         "benchmarks/__init__.py": "",
         "benchmarks/_arm.py": "from benchmarks import _other\nfrom search.run_folder._names import NAME\n",
         "benchmarks/_other.py": "from search.run_folder import NAME\n",
@@ -279,15 +359,19 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     found, known = arrows(tmp_path), modules(tmp_path)
+    table = allowed_table(MADE_UP_TABLE)
+    assert [line.split(":", 2)[2] for line in unlisted_arrows(found, known, table)] == [
+        f" search.reporting -> search.confirmation is not an allowed arrow ({ARCHITECTURE}, {TABLE_HEADING!r})"]
+    assert unused_arrows(found, known, table) == [
+        f"benchmarks -> search.tuning is in {ARCHITECTURE}'s table, but no module of benchmarks imports search.tuning"]
+    assert unlisted_parts(known, table) == [f"part search.cluster has no row in {ARCHITECTURE}'s table"]
+    assert sorted(line.split(",")[0] for line in private_reaches(found, known)) == [
+        "benchmarks._arm:2 imports search.run_folder._names", "spaces._s:2 imports mnist_models._a"]
     assert sorted(cycles(project_edges(found, known))) == [
         ["search.one", "search.two"], ["search.run_folder", "search.run_folder._names", "search.verdict"]]
-    broken = forbidden(found)
-    assert any(line.startswith("mnist_models._a:1 imports ray") for line in broken)
-    assert any(line.startswith("search.reporting._x:1 imports search.confirmation") for line in broken)
+    assert library_breaches(found) == ["mnist_models._a:1 imports ray: the models and data know nothing of Ray"]
     assert silent_local_imports(found, known) == [
         "search.two:2 imports search.one inside a function without saying why"]
-    assert [line.split(",")[0] for line in private_imports(found, known)] == [
-        "benchmarks._arm:2 imports search.run_folder._names"]
 
 
 MAX_FUNCTION_LINES = 50

@@ -17,10 +17,9 @@ from mnist_models import parameter_count
 from search.cli._arguments import (OneLineParser, fraction, non_negative_int, number, parse_duration, positive_int,
                                    run_name)
 from search.run_folder import StorageError, check_run_uri, is_uri, staging_folder
-from search.study import OBJECTIVES
+from search.study import OBJECTIVES, size_aware
 from spaces import SPACES, smallest_candidates
 
-DEFAULT_MAX_EPOCHS = {"cnn": 6, "dense": 20}
 # With the confirmation's budget, a default run on a 2-core machine ends within 20 minutes:
 # about half a minute to start, 9 of search, at most 9 of confirmation (by the search's
 # epoch times, which overestimate the retraining a little), and the report.
@@ -29,13 +28,13 @@ DEFAULT_CONFIRM_BUDGET_S = 9 * 60
 DEFAULT_NUM_SAMPLES = 200
 DEFAULT_TOP_K = 3
 # A size-aware search (--objective pareto, or any --max-params): small models need more epochs
-# (cheap ones; docs/PERFORMANCE.md, "Choices measured", gives the small designs' curves),
-# so the search and the confirmation get more time; a default run on a 2-core machine ends
-# within 30 minutes. The confirmation's budget holds a 15-epoch small CNN's three seeds beside
+# (cheap ones: ``Space.size_aware_max_epochs``; docs/PERFORMANCE.md, "Choices measured", gives
+# the small designs' curves), so the search and the confirmation get more time; a default run
+# on a 2-core machine ends within 30 minutes. The confirmation's budget holds a 15-epoch small CNN's three seeds beside
 # the notebook's models and the most accurate configuration (docs/PERFORMANCE.md). A pareto
 # search confirms more configurations, spread along the front.
-SIZE_AWARE_DEFAULTS = {"time_budget_s": 12 * 60.0, "confirm_budget_s": 14 * 60.0,
-                       "max_epochs": {"cnn": 15, "dense": 20}}
+SIZE_AWARE_TIME_BUDGET_S = 12 * 60
+SIZE_AWARE_CONFIRM_BUDGET_S = 14 * 60
 PARETO_TOP_K = 6
 
 
@@ -76,7 +75,7 @@ class RunOptions:
     @property
     def size_aware(self) -> bool:
         """Whether the search weighs parameters (its space then offers what small models need)."""
-        return self.objective == "pareto" or self.max_params is not None
+        return size_aware(self.objective, self.max_params)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,9 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="wall-clock budget of the search, like 90s, 20m, 1h (default 9m; 12m with pareto or "
                              "--max-params)")
     parser.add_argument("--max-epochs", type=positive_int("--max-epochs"), default=None,
-                        help=f"most epochs a trial trains (default {DEFAULT_MAX_EPOCHS['cnn']} for cnn, "
-                             f"{SIZE_AWARE_DEFAULTS['max_epochs']['cnn']} with pareto or --max-params; "
-                             f"{DEFAULT_MAX_EPOCHS['dense']} for dense)")
+                        help=f"most epochs a trial trains (default {SPACES['cnn'].max_epochs} for cnn, "
+                             f"{SPACES['cnn'].size_aware_max_epochs} with pareto or --max-params; "
+                             f"{SPACES['dense'].max_epochs} for dense)")
     parser.add_argument("--max-concurrent", type=positive_int("--max-concurrent"), default=None,
                         help="most trials at once (default: as many as the cluster's CPUs and GPUs allow)")
     parser.add_argument("--cpus-per-trial", type=number("--cpus-per-trial", allow_zero=False), default=1.0,
@@ -158,21 +157,20 @@ def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
     args.space = args.space or "cnn"
     _check_choices(args)
     pareto = args.objective == "pareto"
-    if pareto or args.max_params is not None:
-        defaults = SIZE_AWARE_DEFAULTS
-    else:
-        defaults = {"time_budget_s": float(DEFAULT_TIME_BUDGET_S), "confirm_budget_s": float(DEFAULT_CONFIRM_BUDGET_S),
-                    "max_epochs": DEFAULT_MAX_EPOCHS}
+    weighs_size = size_aware(args.objective, args.max_params)
+    space = SPACES[args.space]
+    time_budget_s = float(SIZE_AWARE_TIME_BUDGET_S if weighs_size else DEFAULT_TIME_BUDGET_S)
+    confirm_budget_s = float(SIZE_AWARE_CONFIRM_BUDGET_S if weighs_size else DEFAULT_CONFIRM_BUDGET_S)
     options = RunOptions(
         space=args.space, num_samples=args.num_samples,
-        time_budget_s=args.time_budget if args.time_budget is not None else defaults["time_budget_s"],
-        max_epochs=args.max_epochs or defaults["max_epochs"][args.space],
+        time_budget_s=args.time_budget if args.time_budget is not None else time_budget_s,
+        max_epochs=args.max_epochs or (space.size_aware_max_epochs if weighs_size else space.max_epochs),
         max_concurrent=args.max_concurrent, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
         seed=args.seed, results=args.results, name=args.name, data=args.data, train_limit=args.train_limit,
         address=args.address, dashboard=args.dashboard, max_failures=args.max_failures, argv=tuple(argv),
         resume=args.resume, space_given=space_given, top_k=args.top_k or (PARETO_TOP_K if pareto else DEFAULT_TOP_K),
         confirm_seeds=args.confirm_seeds, confirm=args.confirm, confirm_train_limit=args.confirm_train_limit,
-        confirm_budget_s=args.confirm_budget if args.confirm_budget is not None else defaults["confirm_budget_s"],
+        confirm_budget_s=args.confirm_budget if args.confirm_budget is not None else confirm_budget_s,
         objective=args.objective, max_params=args.max_params, warm_start=tuple(args.warm_start),
         stop_at=args.stop_at,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from search.run_folder import config_from_row
+from search.run_folder import FAILED, config_from_row
 from spaces import NOTEBOOK_POINTS, notebook_config, notebook_model_of
 
 # Seconds per epoch on all 60,000 training images with one TensorFlow thread, two jobs at a
@@ -58,7 +58,7 @@ def select_top_configurations(
     """
     scored = [row for row in rows
               if row.get("best_val_accuracy") is not None and row.get("best_epoch")
-              and row.get("state") != "failed" and notebook_model_of(config_from_row(row)) not in NOTEBOOK_POINTS]
+              and row.get("state") != FAILED and notebook_model_of(config_from_row(row)) not in NOTEBOOK_POINTS]
     scored.sort(key=lambda row: (-float(row["best_val_accuracy"]), str(row["trial_id"])))
     chosen: list[Candidate] = []
     seen: set[tuple] = set()

@@ -7,10 +7,9 @@ from typing import Any, TextIO
 
 from mnist_models import Mnist
 from search.confirmation import ConfirmSettings, confirm
-from search.pipeline._run_record import RunRecord
 from search.pipeline._search_step import RunFailed
 from search.reporting import render_report
-from search.run_folder import TRIALS_FILE
+from search.run_folder import TRIALS_FILE, Confirmation, RecordWriter
 
 
 class ConfirmationInterrupted(Exception):
@@ -18,7 +17,7 @@ class ConfirmationInterrupted(Exception):
     so far are kept, and ``--resume`` confirms again."""
 
 
-def confirm_and_report(settings: ConfirmSettings | None, *, record: RunRecord, trial_rows: list[dict[str, Any]],
+def confirm_and_report(settings: ConfirmSettings | None, *, writer: RecordWriter, trial_rows: list[dict[str, Any]],
                        mnist: Mnist, resume: str, out: TextIO | None = None) -> None:
     """Confirm (unless ``settings`` is None: ``--no-confirm``) and write the report.
 
@@ -26,17 +25,17 @@ def confirm_and_report(settings: ConfirmSettings | None, *, record: RunRecord, t
     ``ConfirmationInterrupted`` on Ctrl-C and ``RunFailed`` when the report cannot be written.
     """
     out = out or sys.stdout
-    run_dir = record.run_dir
+    run_dir = writer.run_dir
     if settings is not None:
         try:
             section = confirm(settings, run_dir=run_dir, trial_rows=trial_rows, mnist=mnist, out=out)
         except KeyboardInterrupt:
-            record.update(confirmation={"state": "interrupted"})
+            writer.update(confirmation=Confirmation(state="interrupted"))
             print(f"\nsearch.run: the confirmation was interrupted; the search's results are saved in {run_dir} "
                   f"({TRIALS_FILE}) and notebook measurements already made are in the cache; confirm again "
                   f"with: {resume}", file=sys.stderr)
             raise ConfirmationInterrupted from None
-        record.update(confirmation=section)
+        writer.update(confirmation=Confirmation.from_json(section))
     try:
         paths = render_report(run_dir)
     except Exception as error:  # The results are on disk already; say how to retry.

@@ -8,12 +8,11 @@ from typing import Any
 from mnist_models import load_mnist, search_split
 from search.cli import RunOptions, check_results_folder
 from search.pipeline._outcome import Outcome, finish
-from search.pipeline._run_record import RunRecord
 from search.pipeline._search_step import resume_command, run_search
 from search.pipeline._session import ray_session
-from search.pipeline._settings import run_document, search_plan
+from search.pipeline._settings import new_run_record, search_plan
 from search.reporting import watch_lines
-from search.run_folder import mirror, where
+from search.run_folder import RecordWriter, mirror, where
 from search.pipeline._warm_start_step import read_warm_start
 from search.study import WarmStart
 from search.tuning import (
@@ -37,11 +36,10 @@ def start_new_run(options: RunOptions) -> Outcome:
     warm_start = read_warm_start(options)
     with ray_session(options, run_dir) as cluster:
         plan = search_plan(options, name=name, run_dir=run_dir, cluster=cluster)
-        document = run_document(options, plan=plan, data_sha256=mnist.sha256, split=split, cluster=cluster,
-                                warm_start=warm_start)
+        record = new_run_record(options, plan=plan, mnist=mnist, split=split, cluster=cluster, warm_start=warm_start)
         if plan.storage_uri:
             mirror(run_dir, plan.storage_uri, fresh=True)
-        record = RunRecord.create(run_dir, document)
+        writer = RecordWriter.create(run_dir, record)
         print(f"run {name!r}: searching space {options.space!r} on {split.x_train.shape[0]:,} training and "
               f"{split.x_val.shape[0]:,} validation images, {plan.max_concurrent} trial(s) at a time, "
               f"budget {options.num_samples} trials or {options.time_budget_s:.0f} s; results in {where(run_dir)}")
@@ -52,12 +50,12 @@ def start_new_run(options: RunOptions) -> Outcome:
                                    time_budget_s=options.time_budget_s)
         tuner = make_tuner(plan, split, callbacks=[progress, Heartbeat(run_dir)], scheduler=scheduler,
                            searcher=searcher)
-        outcome = run_search(tuner, plan=plan, scheduler=scheduler, record=record)
+        outcome = run_search(tuner, plan=plan, scheduler=scheduler, writer=writer)
         if searcher.proposals_over_budget:
             print(f"{searcher.proposals_over_budget} proposal(s) over --max-params {plan.max_params:,} were "
                   f"never trained (the searcher learned they are over the budget)")
         resume = resume_command(run_dir, options.results)
-        return finish(outcome, options=options, record=record, mnist=mnist, resume=resume)
+        return finish(outcome, options=options, writer=writer, mnist=mnist, resume=resume)
 
 
 def _starting_points(plan: SearchPlan, warm_start: WarmStart | None) -> dict[str, Any]:

@@ -8,21 +8,21 @@ from pathlib import Path
 from ray import tune
 
 from mnist_models import Mnist, SearchSplit, load_mnist, search_split
-from search.cli import RunOptions, UsageError, parse_options
+from search.cli import RunOptions, UsageError
 from search.pipeline._outcome import Outcome, confirm_and_report_outcome, finish
 from search.pipeline._run_location import pulled_run_folder
-from search.pipeline._run_record import RunRecord
 from search.pipeline._search_step import resume_command, run_search
 from search.pipeline._session import ray_session
-from search.pipeline._settings import resumed_options, search_plan
+from search.pipeline._settings import recorded_settings, resumed_options, search_plan, this_driver
 from search.reporting import watch_lines
 from search.run_folder import (
+    EARLY_STOPPED,
     STUDY_FILE,
     TRIALS_FILE,
     TUNE_FOLDER,
+    RecordWriter,
     is_run_folder,
     driver_gone,
-    driver_identity,
     join_uri,
     mirror,
     now,
@@ -43,56 +43,59 @@ def resume_run(options: RunOptions) -> Outcome:
     if not is_run_folder(run_dir):
         raise UsageError(f"--resume {name!r}: there is no run of that name in {str(results_dir)!r}: "
                          f"list the runs with `python -m search.runs --results {options.results}`")
-    record = RunRecord.load(run_dir)
-    original = parse_options(record.get("argv"))
-    if options.space_given and options.space != original.space:
-        raise UsageError(f"--resume {name!r}: that run searched space {original.space!r}, not "
+    writer = RecordWriter.open(run_dir)
+    record = writer.record
+    settings = resumed_options(record, options, name=name)
+    if options.space_given and options.space != settings.space:
+        raise UsageError(f"--resume {name!r}: that run searched space {settings.space!r}, not "
                          f"{options.space!r}: drop --space, or start a new run with another --name")
-    if record.get("state") == "finished":
-        if (record.get("confirmation") or {}).get("state") == "interrupted" and original.confirm:
-            return _resume_confirmation(options, original, record=record)
+    if record.state == "finished":
+        if record.confirmation is not None and record.confirmation.interrupted and settings.confirm:
+            return _resume_confirmation(settings, writer=writer)
         raise UsageError(f"--resume {name!r}: that run already finished; nothing to resume: "
                          f"start a new run with another --name")
-    _check_not_running(record, name=name)
+    _check_not_running(writer, name=name)
     if not tune.Tuner.can_restore(tune_path):
         raise UsageError(f"--resume {name!r}: the run stopped before Tune saved any state, so it cannot "
                          f"be resumed: start it again with another --name")
-    mnist = _same_data(original, name=name, record=record)
-    settings = resumed_options(original, options, name=name)
+    mnist = _same_data(settings, name=name, writer=writer)
     with ray_session(settings, run_dir) as cluster:
         plan = search_plan(settings, name=name, run_dir=run_dir, cluster=cluster)
         if plan.storage_uri:
             mirror(run_dir, plan.storage_uri, fresh=False)
-        split = search_split(mnist, original.seed, train_limit=original.train_limit)
-        tuner, scheduler = _restored_search(tune_path, plan, split, record=record, budget_s=original.time_budget_s)
+        split = search_split(mnist, settings.seed, train_limit=settings.train_limit)
+        tuner, scheduler = _restored_search(tune_path, plan, split, writer=writer, budget_s=settings.time_budget_s)
         print("\n".join(watch_lines(run_dir)), flush=True)
-        record.update(state="running", resumed=record.get("resumed", 0) + 1, driver=driver_identity(), heartbeat=now())
-        outcome = run_search(tuner, plan=plan, scheduler=scheduler, record=record)
-        return finish(outcome, options=settings, record=record, mnist=mnist,
+        # A record of an older version gains the settings it lacked, as this resume uses them.
+        writer.update(state="running", resumed=record.resumed + 1, driver=this_driver(), heartbeat=now(),
+                      **recorded_settings(settings, max_concurrent=plan.max_concurrent))
+        outcome = run_search(tuner, plan=plan, scheduler=scheduler, writer=writer)
+        return finish(outcome, options=settings, writer=writer, mnist=mnist,
                       resume=resume_command(run_dir, settings.results))
 
 
-def _check_not_running(record: RunRecord, *, name: str) -> None:
+def _check_not_running(writer: RecordWriter, *, name: str) -> None:
     """A run that says "running" is resumed only once its driver is gone."""
-    if record.get("state") != "running":
+    record = writer.record
+    if record.state != "running":
         return
-    driver = record.get("driver") or {}
-    since = seconds_since_heartbeat(record.document)
-    if not driver_gone(record.document):
-        raise UsageError(f"--resume {name!r}: that run is still running (its driver, pid {driver.get('pid')} on "
-                         f"{driver.get('host')}, stamped run.json {since:.0f} s ago): wait for it, or stop it "
-                         f"(Ctrl-C, or kill {driver.get('pid')}) and resume it then")
-    print(f"run {name!r}: its driver (pid {driver.get('pid')} on {driver.get('host')}) is gone, last heard from "
+    pid, host = (record.driver.pid, record.driver.host) if record.driver else (None, None)
+    since = seconds_since_heartbeat(record)
+    if not driver_gone(record):
+        raise UsageError(f"--resume {name!r}: that run is still running (its driver, pid {pid} on "
+                         f"{host}, stamped run.json {since:.0f} s ago): wait for it, or stop it "
+                         f"(Ctrl-C, or kill {pid}) and resume it then")
+    print(f"run {name!r}: its driver (pid {pid} on {host}) is gone, last heard from "
           f"{since:.0f} s ago; resuming from what it saved", flush=True)
 
 
-def _restored_search(tune_path: str, plan: SearchPlan, split: SearchSplit, *, record: RunRecord,
+def _restored_search(tune_path: str, plan: SearchPlan, split: SearchSplit, *, writer: RecordWriter,
                      budget_s: float) -> tuple[tune.Tuner, object]:
     """Tune's saved search, given the time budget it has left and the trials ASHA stopped (from
     the study, which commits every trial's end as it happens: a killed driver wrote no table)."""
     tuner = tune.Tuner.restore(tune_path, trainable=make_trainable(plan, split),
                                resume_unfinished=True, resume_errored=False, restart_errored=False)
-    spent = float(record.get("search_wall_s") or 0.0)
+    spent = writer.record.search_seconds
     remaining = max(1.0, budget_s - spent)
     restored_tune_config(tuner).time_budget_s = remaining
     # The scheduler comes back as pickled when the run began; give it back what it stopped.
@@ -103,16 +106,15 @@ def _restored_search(tune_path: str, plan: SearchPlan, split: SearchSplit, *, re
     return tuner, scheduler
 
 
-def _resume_confirmation(options: RunOptions, original: RunOptions, *, record: RunRecord) -> Outcome:
+def _resume_confirmation(settings: RunOptions, *, writer: RecordWriter) -> Outcome:
     """The search finished but its confirmation was interrupted: run the confirmation again
     from ``trials.parquet`` (the notebook's measurements already made come from the cache)."""
-    run_dir, name = record.run_dir, record.run_dir.name
-    mnist = _same_data(original, name=name, record=record)
+    run_dir, name = writer.run_dir, writer.run_dir.name
+    mnist = _same_data(settings, name=name, writer=writer)
     rows = read_rows(run_dir / TRIALS_FILE)
-    settings = resumed_options(original, options, name=name)
     print(f"resuming run {name!r}: its search finished ({len(rows)} trials); confirming again", flush=True)
     with ray_session(settings, run_dir):
-        return confirm_and_report_outcome(settings, record=record, rows=rows, mnist=mnist,
+        return confirm_and_report_outcome(settings, writer=writer, rows=rows, mnist=mnist,
                                           resume=resume_command(run_dir, settings.results))
 
 
@@ -133,14 +135,15 @@ def _early_stopped_ids(run_dir: Path) -> set[str]:
     path = run_dir / TRIALS_FILE
     if not path.is_file():
         return set()
-    return {row["trial_id"] for row in read_rows(path, columns=["trial_id", "state"]) if row["state"] == "early_stopped"}
+    return {row["trial_id"] for row in read_rows(path, columns=["trial_id", "state"]) if row["state"] == EARLY_STOPPED}
 
 
-def _same_data(original: RunOptions, *, name: str, record: RunRecord) -> Mnist:
+def _same_data(settings: RunOptions, *, name: str, writer: RecordWriter) -> Mnist:
     """The run's data file, refused if it changed since the run started."""
-    mnist = load_mnist(original.data)
-    if mnist.sha256 != record.get("data_sha256"):
+    mnist = load_mnist(settings.data)
+    recorded = writer.record.data_sha256 or "not recorded"
+    if mnist.sha256 != writer.record.data_sha256:
         raise UsageError(f"--resume {name!r}: the data file {mnist.source!r} has changed since the run "
-                         f"started (sha256 {mnist.sha256[:12]}…, was {record.get('data_sha256')[:12]}…): "
+                         f"started (sha256 {mnist.sha256[:12]}…, was {recorded[:12]}…): "
                          f"restore the file or start a new run")
     return mnist

@@ -10,12 +10,11 @@ from typing import Any
 
 from ray import tune
 
-from search.pipeline._run_record import RunRecord
 from search.pipeline._signals import fit_with_signals
 from search.reporting import summary_table
-from search.run_folder import RUN_FILE, STUDY_FILE, TRIALS_FILE, now, read_json, rows_table, where, write_parquet
+from search.run_folder import STUDY_FILE, TRIALS_FILE, RecordWriter, TargetHit, now, rows_table, where, write_parquet
 from search.study import close_study_storage
-from search.tuning import REACHED, SearchPlan, remove_trial_checkpoints, result_grid_trials, trial_rows
+from search.tuning import SearchPlan, remove_trial_checkpoints, result_grid_trials, trial_rows
 
 
 class RunFailed(RuntimeError):
@@ -29,8 +28,9 @@ class SearchOutcome:
     search_wall_s: float
 
 
-def run_search(tuner: tune.Tuner, *, plan: SearchPlan, scheduler: Any, record: RunRecord) -> SearchOutcome:
-    """Fit ``tuner``; write ``trials.parquet`` and the run's state; print the closing table.
+def run_search(tuner: tune.Tuner, *, plan: SearchPlan, scheduler: Any, writer: RecordWriter) -> SearchOutcome:
+    """Fit ``tuner``; write ``trials.parquet`` and the run's state (through ``writer``, the run's
+    record open in this process); print the closing table.
 
     ``scheduler`` is the one the tuner runs with (its ``stopped_early`` names the trials ASHA
     stopped). A search that finished drops its trials' checkpoints (an interrupted one keeps
@@ -38,59 +38,58 @@ def run_search(tuner: tune.Tuner, *, plan: SearchPlan, scheduler: Any, record: R
     """
     # What the heartbeat and the target's stopper read: when this session began, and what the
     # sessions before it spent.
-    record.update(session_started=now(), session_spent_before_s=float(record.get("search_wall_s") or 0.0))
+    writer.update(session_started=now(), session_spent_before_s=writer.record.search_seconds)
     started = time.monotonic()
     try:
         grid, interrupted = fit_with_signals(tuner)
     except KeyboardInterrupt:
-        record_state(record, "interrupted", started)
+        record_state(writer, "interrupted", started)
         raise
     except BaseException:
-        record_state(record, "failed", started)
+        record_state(writer, "failed", started)
         raise
-    reached = read_json(record.run_dir / RUN_FILE).get(REACHED)  # written by the target's stopper
-    if reached:
-        record.document[REACHED] = reached
+    reached = writer.record.stopped_at_target  # written by the target's stopper, through the same writer
     rows = trial_rows(result_grid_trials(grid), list(grid), getattr(scheduler, "stopped_early", set()),
-                      interrupted=interrupted, at_target=bool(reached),
+                      interrupted=interrupted, at_target=reached is not None,
                       columns={"objective": plan.objective, "max_params": plan.max_params})
-    write_parquet(record.run_dir / TRIALS_FILE, rows_table(rows))
-    close_study_storage(record.run_dir / STUDY_FILE)
+    write_parquet(writer.run_dir / TRIALS_FILE, rows_table(rows))
+    close_study_storage(writer.run_dir / STUDY_FILE)
     if not interrupted:
         remove_trial_checkpoints(plan)
     succeeded = [row for row in rows if row["best_val_accuracy"] is not None]
     state = "interrupted" if interrupted else ("finished" if succeeded else "failed")
-    search_wall_s = record_state(record, state, started, rows=rows)
-    _print_closing(rows, search_wall_s, reached=reached, record=record)
+    search_wall_s = record_state(writer, state, started, rows=rows)
+    _print_closing(rows, search_wall_s, reached=reached, run_dir=writer.run_dir)
     if not succeeded and not interrupted:
         first_error = next((row["error"] for row in rows if row["error"]), "no trial reported an epoch")
         raise RunFailed(f"all {len(rows)} trials failed; the first error: {first_error}")
     return SearchOutcome(rows=rows, interrupted=interrupted, search_wall_s=search_wall_s)
 
 
-def _print_closing(rows: list[dict[str, Any]], search_wall_s: float, *, reached: dict | None,
-                   record: RunRecord) -> None:
+def _print_closing(rows: list[dict[str, Any]], search_wall_s: float, *, reached: TargetHit | None,
+                   run_dir: Path) -> None:
     print()
     print(summary_table(rows))
     print(f"\n{len(rows)} trials, {search_wall_s:.0f} s of search; "
           + ", ".join(f"{count} {name}" for name, count in sorted(count_states(rows).items()))
-          + f"; results in {where(record.run_dir)}")
+          + f"; results in {where(run_dir)}")
     if reached:
-        print(f"the search stopped at its target: trial {reached['trial_id']} reached validation accuracy "
-              f"{reached['val_accuracy']:.4f} (--stop-at {reached['target']:g}) at epoch {reached['epoch']}, "
-              f"{reached['search_wall_s']:.0f} s into the search")
+        print(f"the search stopped at its target: trial {reached.trial_id} reached validation accuracy "
+              f"{reached.val_accuracy:.4f} (--stop-at {reached.target:g}) at epoch {reached.epoch}, "
+              f"{reached.search_wall_s:.0f} s into the search")
 
 
-def record_state(record: RunRecord, state: str, started: float, rows: list[dict] | None = None) -> float:
+def record_state(writer: RecordWriter, state: str, started: float, rows: list[dict] | None = None) -> float:
     """Record in run.json the state, the end time and the search time spent so far (this
     session's, counted from ``started``, added to what earlier sessions spent)."""
-    search_wall_s = float(record.get("search_wall_s") or 0.0) + (time.monotonic() - started)
+    # Not the record's search_wall_s: the heartbeat has moved it on during this session.
+    search_wall_s = float(writer.record.session_spent_before_s or 0.0) + (time.monotonic() - started)
     update: dict[str, Any] = {"state": state, "ended": now(), "search_wall_s": round(search_wall_s, 1)}
     if rows is not None:
         scored = [row["best_val_accuracy"] for row in rows if row["best_val_accuracy"] is not None]
         update.update(trials=len(rows), best_val_accuracy=max(scored, default=None),
                       trial_states=count_states(rows))
-    record.update(**update)
+    writer.update(**update)
     return search_wall_s
 
 

@@ -18,7 +18,7 @@ from search.run_folder import (
     push_folder,
     where,
 )
-from search.tuning import (
+from search.cluster import (
     ClusterError,
     NodeWaitTimeout,
     RayCluster,

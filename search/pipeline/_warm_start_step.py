@@ -6,7 +6,7 @@ from pathlib import Path
 
 from search.cli import RunOptions, UsageError
 from search.pipeline._run_location import pulled_run_folder
-from search.run_folder import RUN_FILE, is_run_folder, read_json, run_uri
+from search.run_folder import is_run_folder, load_record, run_uri
 from search.study import WarmStart, WarmStartError, load_warm_start
 from spaces import parameter_names
 
@@ -17,7 +17,7 @@ def read_warm_start(options: RunOptions) -> WarmStart | None:
     earlier runs are only read."""
     if not options.warm_start:
         return None
-    runs = [(name, folder, read_json(folder / RUN_FILE)) for name, folder in
+    runs = [(name, folder, load_record(folder).to_json()) for name, folder in
             ((name, _run_folder(options.results, name)) for name in options.warm_start)]
     names = parameter_names(options.space, max_epochs=options.max_epochs, size_aware=options.size_aware)
     try:

@@ -18,17 +18,26 @@ import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from search.run_folder import atomic_write_bytes, config_from_row, hyperparameter_names  # noqa: E402
+from search.run_folder import (  # noqa: E402
+    COMPLETED,
+    CUT_BY_BUDGET,
+    EARLY_STOPPED,
+    FAILED,
+    INTERRUPTED,
+    atomic_write_bytes,
+    config_from_row,
+    hyperparameter_names,
+)
 from spaces import DERIVED_KEYS  # noqa: E402
 
 FIGSIZE = (9.0, 5.2)
 DPI = 110
 STATE_STYLE = {  # state -> (colour, label)
-    "completed": ("tab:blue", "ran all its epochs"),
-    "early_stopped": ("tab:orange", "stopped early by ASHA (x)"),
-    "cut_by_budget": ("tab:gray", "cut by the time budget"),
-    "interrupted": ("tab:gray", "interrupted"),
-    "failed": ("tab:red", "failed"),
+    COMPLETED: ("tab:blue", "ran all its epochs"),
+    EARLY_STOPPED: ("tab:orange", "stopped early by ASHA (x)"),
+    CUT_BY_BUDGET: ("tab:gray", "cut by the time budget"),
+    INTERRUPTED: ("tab:gray", "interrupted"),
+    FAILED: ("tab:red", "failed"),
 }
 IMPORTANCE_BINS = 4
 IMPORTANCE_MIN_TRIALS = 6
@@ -98,13 +107,13 @@ def learning_curves(trials: Sequence[Mapping[str, Any]], path: Path, *,
     low = _zoom_floor([value for _, curve in curves for value in curve])
     counts: dict[str, int] = {}
     for row, curve in curves:
-        state = row.get("state", "completed")
+        state = row.get("state", COMPLETED)
         colour, _ = STATE_STYLE.get(state, ("tab:gray", state))
         counts[state] = counts.get(state, 0) + 1
         epochs = np.arange(1, len(curve) + 1)
         values = np.maximum(curve, low)
         ax.plot(epochs, values, color=colour, alpha=0.55, linewidth=1.1, marker="." if len(curve) == 1 else None)
-        if state == "early_stopped":
+        if state == EARLY_STOPPED:
             ax.scatter([epochs[-1]], [values[-1]], marker="x", s=40, color=colour, zorder=3)
         name = (notebook_names or {}).get(row["trial_id"])
         if name:
@@ -134,7 +143,7 @@ def importances(trials: Sequence[Mapping[str, Any]]) -> list[tuple[str, float, i
 
     Ranks, not raw scores, so the few diverged trials at 10% do not decide everything.
     """
-    scored = [row for row in trials if row.get("best_val_accuracy") is not None and row.get("state") != "failed"]
+    scored = [row for row in trials if row.get("best_val_accuracy") is not None and row.get("state") != FAILED]
     names = [name for name in hyperparameter_names(scored) if name not in IGNORED_HYPERPARAMETERS]
     configs = [(float(row["best_val_accuracy"]), config_from_row(row)) for row in scored]
     result = []

@@ -24,13 +24,15 @@ from search.run_folder import (
     REPORT_HTML,
     REPORT_MD,
     RUN_FILE,
+    Confirmation,
+    RunRecord,
     SMALLEST_CONFIG_FILE,
     SMALLEST_MODEL_FILE,
     TRIALS_FILE,
     atomic_write_bytes,
     config_from_row,
     is_run_folder,
-    read_json,
+    load_record,
     read_rows,
     trial_results,
 )
@@ -44,7 +46,10 @@ from search.verdict import (
     judge,
     published_bar,
 )
+from search.study import size_aware
 from spaces import describe, notebook_model_of
+
+NOT_RECORDED = "not recorded"  # said of a figure an older run.json lacks and nothing else gives
 
 
 class ReportError(ValueError):
@@ -54,8 +59,8 @@ class ReportError(ValueError):
 def render_report(run_dir: str | Path) -> dict[str, Path]:
     """Draw the figures and write ``report.md`` and ``report.html`` into ``run_dir``."""
     run_dir = Path(run_dir).expanduser().resolve()
-    info, trials, confirm_rows = load_run(run_dir)
-    judgement = judge(confirm_rows, threshold=published_bar(info.get("data"))) if confirm_rows else None
+    record, trials, confirm_rows = load_run(run_dir)
+    judgement = judge(confirm_rows, threshold=published_bar(record.data)) if confirm_rows else None
     notebook_names = _notebook_trials(trials)
     figures = {
         "history": optimization_history(trials, run_dir / FIGURE_FILES["history"],
@@ -67,16 +72,16 @@ def render_report(run_dir: str | Path) -> dict[str, Path]:
     if judgement is not None:
         figures["size"] = accuracy_vs_parameters(judgement, run_dir / FIGURE_FILES["size"],
                                                  threshold=judgement.threshold)
-    if info.get("objective") == "pareto" or info.get("max_params"):
+    if size_aware(record.objective, record.max_params):
         figures["front"] = front_chart(judgement, trials, run_dir / FIGURE_FILES["front"])
-    blocks = report_blocks(info, trials, confirm_rows, judgement, figures)
+    blocks = report_blocks(record, trials, confirm_rows, judgement, figures)
     paths = {"md": run_dir / REPORT_MD, "html": run_dir / REPORT_HTML}
     atomic_write_bytes(paths["md"], to_markdown(blocks).encode())
-    atomic_write_bytes(paths["html"], to_html(blocks, run_dir, title=f"MNIST search {info.get('name', run_dir.name)}").encode())
+    atomic_write_bytes(paths["html"], to_html(blocks, run_dir, title=f"MNIST search {record.name or run_dir.name}").encode())
     return paths
 
 
-def load_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+def load_run(run_dir: Path) -> tuple[RunRecord, list[dict[str, Any]], list[dict[str, Any]]]:
     if not run_dir.is_dir():
         raise ReportError(f"{str(run_dir)!r} is not a folder: give a run's folder, like results/cnn-20261125-101500")
     if not is_run_folder(run_dir):
@@ -86,13 +91,13 @@ def load_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[
                           f"nothing to report (resume it with python -m search.run --resume NAME)")
     confirm_path = run_dir / CONFIRM_FILE
     try:
-        info = read_json(run_dir / RUN_FILE)
+        record = load_record(run_dir)
         trials = read_rows(run_dir / TRIALS_FILE)
         confirm_rows = read_rows(confirm_path) if confirm_path.is_file() else []
     except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
         raise ReportError(f"cannot read the run's files in {str(run_dir)!r} ({error}): they are damaged; "
                           f"nothing was rendered") from error
-    return info, trials, confirm_rows
+    return record, trials, confirm_rows
 
 
 def trial_end_minutes(run_dir: Path) -> dict[str, float]:
@@ -115,30 +120,28 @@ def trial_end_minutes(run_dir: Path) -> dict[str, float]:
     return {trial_id: (ended - origin) / 60.0 for trial_id, (_, ended) in spans.items()}
 
 
-def report_blocks(info: dict[str, Any], trials: list[dict[str, Any]], confirm_rows: list[dict[str, Any]],
+def report_blocks(record: RunRecord, trials: list[dict[str, Any]], confirm_rows: list[dict[str, Any]],
                   judgement: Judgement | None, figures: dict[str, Path]) -> list[Block]:
-    name = info.get("name", "?")
-    space = info.get("space", "?")
-    confirmation = info.get("confirmation") or {}
-    blocks: list[Block] = [("h1", f"MNIST search `{name}`: space `{space}`")]
+    confirmation = record.confirmation or Confirmation()
+    blocks: list[Block] = [("h1", f"MNIST search `{record.name or '?'}`: space `{record.space or '?'}`")]
     if judgement is not None:
         blocks.append(("p", f"**{headline(judgement)}**"))
     else:
         blocks.append(("p", "**No confirmation in this run** (`--no-confirm`, or it did not finish): the figures "
                             "below are the search's validation scores only, which are not test results."))
-    limit = confirmation.get("confirm_train_limit") or _limit_from_rows(confirm_rows)
+    limit = confirmation.confirm_train_limit or _limit_from_rows(confirm_rows, record)
     if limit:
-        capped = confirmation.get("notebook_max_epochs")
+        capped = confirmation.notebook_max_epochs
         capped = f", and the notebook's models for at most {capped} epoch(s) instead of their own," if capped else ""
         blocks.append(("p", f"**Smoke mode:** the confirmation trained on the first {limit:,} training images only"
                             f"{capped} (`--confirm-train-limit`, for smoke runs and tests), so the test scores and "
                             f"verdicts below are not results."))
     if judgement is not None:
-        blocks += _verdict_blocks(judgement, confirm_rows, info)
-    blocks += _protocol_blocks(info, trials, judgement)
+        blocks += _verdict_blocks(judgement, confirm_rows, confirmation)
+    blocks += _protocol_blocks(record, trials, confirm_rows, judgement)
     if judgement is not None:
-        blocks += _notebook_blocks(judgement, confirm_rows, info)
-    blocks += _search_blocks(info, trials)
+        blocks += _notebook_blocks(judgement, confirmation)
+    blocks += _search_blocks(record, trials)
     blocks.append(("h2", "Figures"))
     captions = {
         "history": "Optimization history: each trial's best validation accuracy when it ended, and the best so far.",
@@ -155,11 +158,12 @@ def report_blocks(info: dict[str, Any], trials: list[dict[str, Any]], confirm_ro
     for key in ("history", "curves", "importance", "front", "size"):
         if key in figures:
             blocks.append(("img", figures[key].name, captions[key]))
-    blocks += _run_blocks(info)
+    blocks += _run_blocks(record)
     return blocks
 
 
-def _verdict_blocks(judgement: Judgement, confirm_rows: list[dict[str, Any]], info: dict[str, Any]) -> list[Block]:
+def _verdict_blocks(judgement: Judgement, confirm_rows: list[dict[str, Any]],
+                    confirmation: Confirmation) -> list[Block]:
     header = ["model", "kind", "seeds", "test accuracy mean ± std", "min", "parameters", "epochs",
               "training s (mean)", "vs best notebook model: Δ [95% CI]", "verdict", "vs its family's best notebook model"]
     rows = []
@@ -193,7 +197,7 @@ def _verdict_blocks(judgement: Judgement, confirm_rows: list[dict[str, Any]], in
                             f"{small.num_params:,} parameters ({_describe(confirm_rows, small.name)}); "
                             f"`{SMALLEST_MODEL_FILE}` holds it, `{SMALLEST_CONFIG_FILE}` its configuration."))
     blocks += _size_blocks(judgement)
-    best_info = _best_model_info(info)
+    best_info = _best_model_info(confirmation)
     if best_info:
         blocks.append(("p", best_info))
     for verdict in judgement.verdicts:
@@ -215,11 +219,11 @@ def rule_sentence(judgement: Judgement) -> str:
             f"best published figure) and its mean is above the best re-measured notebook model's mean.")
 
 
-def _chosen_how(info: dict[str, Any], confirmation: dict[str, Any]) -> str:
-    if info.get("objective") == "pareto":
-        return (f"{len(confirmation.get('configurations') or [])} configurations chosen along the search's "
+def _chosen_how(record: RunRecord, confirmation: Confirmation) -> str:
+    if record.objective == "pareto":
+        return (f"{len(confirmation.configurations)} configurations chosen along the search's "
                 f"validation front (the best within each size budget first)")
-    return f"top {confirmation.get('top_k', '?')} distinct configurations"
+    return f"top {'?' if confirmation.top_k is None else confirmation.top_k} distinct configurations"
 
 
 def _size_blocks(judgement: Judgement) -> list[Block]:
@@ -241,28 +245,29 @@ def _size_blocks(judgement: Judgement) -> list[Block]:
             ("table", ["parameters", "model", "its parameters", "test accuracy mean", "verdict"], rows)]
 
 
-def _protocol_blocks(info: dict[str, Any], trials: list[dict[str, Any]], judgement: Judgement | None) -> list[Block]:
-    confirmation = info.get("confirmation") or {}
-    seeds = confirmation.get("seeds") or []
-    train_images = confirmation.get("train_images", 60_000)
-    test_images = confirmation.get("test_images", 10_000)
+def _protocol_blocks(record: RunRecord, trials: list[dict[str, Any]], confirm_rows: list[dict[str, Any]],
+                     judgement: Judgement | None) -> list[Block]:
+    confirmation = record.confirmation or Confirmation()
+    train_images = _images(confirmation.train_images, confirm_rows, "train_images")
+    test_images = _images(confirmation.test_images, confirm_rows, "test_images")
     sentences = [
-        f"The search ranked {len(trials)} trials by their accuracy on {info.get('validation_images', 6000):,} "
-        f"validation images held out from the training set (stratified, seed {info.get('seed')}), trained on "
-        f"{info.get('search_train_images', 0):,} images; it never saw the test set.",
+        f"The search ranked {len(trials)} trials by their accuracy on {_count(record.validation_images)} "
+        f"validation images held out from the training set (stratified, seed {record.seed}), trained on "
+        f"{_count(record.search_train_images)} images; it never saw the test set.",
     ]
     if judgement is not None:
         sentences.append(
-            f"The {_chosen_how(info, confirmation)} were then retrained from scratch on "
-            f"{train_images:,} training images with seeds {', '.join(map(str, seeds))} for the epoch at which their "
-            f"trial peaked, and the notebook's three models by the same steps with the same seeds and their own "
-            f"epochs, batch sizes and optimizers; every model was scored once on the {test_images:,} test images.")
-        passed_over = confirmation.get("over_budget") or []
-        if passed_over:
-            names = ", ".join(f"{entry['name']} (validation {entry['best_val_accuracy']:.4f})" for entry in passed_over)
+            f"The {_chosen_how(record, confirmation)} were then retrained from scratch on "
+            f"{_count(train_images)} training images with seeds {', '.join(map(str, confirmation.seeds))} for the "
+            f"epoch at which their trial peaked, and the notebook's three models by the same steps with the same "
+            f"seeds and their own epochs, batch sizes and optimizers; every model was scored once on the "
+            f"{_count(test_images)} test images.")
+        if confirmation.over_budget:
+            names = ", ".join(f"{entry['name']} (validation {entry['best_val_accuracy']:.4f})"
+                              for entry in confirmation.over_budget)
             sentences.append(
                 f"Passed over because their retraining would have taken the confirmation past its budget of "
-                f"{confirmation.get('budget_s', 0) / 60:.0f} min (`--confirm-budget`): {names}.")
+                f"{(confirmation.budget_s or 0) / 60:.0f} min (`--confirm-budget`): {names}.")
         sentences.append(f"{rule_sentence(judgement)} The differences are paired bootstrap 95% intervals over "
                          f"the test images.")
     else:
@@ -271,7 +276,7 @@ def _protocol_blocks(info: dict[str, Any], trials: list[dict[str, Any]], judgeme
     return [("h2", "Protocol"), ("p", " ".join(sentences))]
 
 
-def _notebook_blocks(judgement: Judgement, confirm_rows: list[dict[str, Any]], info: dict[str, Any]) -> list[Block]:
+def _notebook_blocks(judgement: Judgement, confirmation: Confirmation) -> list[Block]:
     rows = []
     for verdict in judgement.verdicts:
         s = verdict.summary
@@ -280,8 +285,7 @@ def _notebook_blocks(judgement: Judgement, confirm_rows: list[dict[str, Any]], i
         rows.append([s.name, f"{NOTEBOOK_PUBLISHED.get(s.name, float('nan')):.4f}",
                      "-" if s.mean is None else f"{s.mean:.4f}", "-" if s.min is None else f"{s.min:.4f}",
                      f"{len(s.cached_seeds)} of {len(s.seeds)}"])
-    confirmation = info.get("confirmation") or {}
-    cache = confirmation.get("cache_folder", f"RESULTS/{NOTEBOOK_CACHE_FOLDER}")
+    cache = confirmation.cache_folder or f"RESULTS/{NOTEBOOK_CACHE_FOLDER}"
     return [
         ("h2", "The notebook's models"),
         ("p", "All three notebook models are re-measured here with pixels scaled to [0, 1]. In the notebook, "
@@ -295,10 +299,10 @@ def _notebook_blocks(judgement: Judgement, confirm_rows: list[dict[str, Any]], i
     ]
 
 
-def _search_blocks(info: dict[str, Any], trials: list[dict[str, Any]]) -> list[Block]:
-    states = info.get("trial_states") or {}
-    best = info.get("best_val_accuracy")
-    text = (f"{len(trials)} trials in {float(info.get('search_wall_s') or 0):.0f} s of search "
+def _search_blocks(record: RunRecord, trials: list[dict[str, Any]]) -> list[Block]:
+    states = record.trial_states or {}
+    best = record.best_val_accuracy
+    text = (f"{len(trials)} trials in {record.search_seconds:.0f} s of search "
             f"({', '.join(f'{count} {state}' for state, count in sorted(states.items())) or 'no states'}); "
             f"best validation accuracy {best:.4f}." if best is not None else f"{len(trials)} trials; none scored.")
     blocks: list[Block] = [("h2", "Search"), ("p", text)]
@@ -307,26 +311,25 @@ def _search_blocks(info: dict[str, Any], trials: list[dict[str, Any]]) -> list[B
     return blocks
 
 
-def _run_blocks(info: dict[str, Any]) -> list[Block]:
-    confirmation = info.get("confirmation") or {}
-    versions = info.get("versions") or {}
+def _run_blocks(record: RunRecord) -> list[Block]:
+    confirmation = record.confirmation
     items = [
-        f"seed {info.get('seed')}, data sha256 `{info.get('data_sha256')}` ({info.get('data')})",
-        f"started {info.get('started')}, search ended {info.get('ended')}, state {info.get('state')}",
-        f"search {float(info.get('search_wall_s') or 0):.0f} s, {info.get('max_concurrent')} trial(s) at a time, "
-        f"{info.get('cpus_per_trial')} CPU and {info.get('gpus_per_trial')} GPU per trial; cluster "
-        f"{info.get('cluster_resources')}",
+        f"seed {record.seed}, data sha256 `{record.data_sha256}` ({record.data})",
+        f"started {record.started}, search ended {record.ended}, state {record.state}",
+        f"search {record.search_seconds:.0f} s, {record.max_concurrent} trial(s) at a time, "
+        f"{record.cpus_per_trial} CPU and {record.gpus_per_trial} GPU per trial; cluster "
+        f"{record.cluster_resources if record.recorded('cluster_resources') else None}",
     ]
-    if confirmation:
-        items.append(f"confirmation {confirmation.get('wall_s')} s: {confirmation.get('jobs_run')} job(s) trained, "
-                     f"{confirmation.get('notebook_from_cache')} notebook measurement(s) from the cache, "
-                     f"{confirmation.get('concurrency')} at a time")
-    items.append("versions: " + ", ".join(f"{name} {value}" for name, value in sorted(versions.items())))
-    return [("h2", "Run"), ("pre", info.get("command", "")), ("ul", items)]
+    if confirmation is not None:
+        items.append(f"confirmation {confirmation.wall_s} s: {confirmation.jobs_run} job(s) trained, "
+                     f"{confirmation.notebook_from_cache} notebook measurement(s) from the cache, "
+                     f"{confirmation.concurrency} at a time")
+    items.append("versions: " + ", ".join(f"{name} {value}" for name, value in sorted(record.versions.items())))
+    return [("h2", "Run"), ("pre", record.command or ""), ("ul", items)]
 
 
-def _best_model_info(info: dict[str, Any]) -> str | None:
-    best = (info.get("confirmation") or {}).get("best_model")
+def _best_model_info(confirmation: Confirmation) -> str | None:
+    best = confirmation.best_model
     if not best:
         return None
     return (f"`{BEST_MODEL_FILE}` holds the best confirmed configuration by mean test accuracy ({best}); "
@@ -344,9 +347,36 @@ def _first(rows: list[dict[str, Any]], name: str, column: str, fmt: str) -> str:
     return "-" if value is None else fmt.format(value)
 
 
-def _limit_from_rows(rows: list[dict[str, Any]]) -> int | None:
+def _limit_from_rows(rows: list[dict[str, Any]], record: RunRecord) -> int | None:
+    """The confirmation's training images when fewer than the data file's (a smoke run whose
+    record lacks ``confirm_train_limit``); None when the data file's count is not recorded."""
     sizes = {row.get("train_images") for row in rows if row.get("train_images")}
-    return min(sizes) if sizes and min(sizes) < 60_000 else None
+    full = _data_train_images(record)
+    return min(sizes) if sizes and full is not None and min(sizes) < full else None
+
+
+def _data_train_images(record: RunRecord) -> int | None:
+    """Every training image of the run's data file: as recorded, else (an older record) the
+    search's training and validation images together when the search used them all."""
+    if record.data_train_images is not None:
+        return record.data_train_images
+    if record.recorded("train_limit") and record.train_limit is None and None not in (
+            record.search_train_images, record.validation_images):
+        return record.search_train_images + record.validation_images
+    return None
+
+
+def _images(recorded: int | None, confirm_rows: list[dict[str, Any]], column: str) -> int | None:
+    """An image count of the confirmation: as recorded, else as every row of confirm.parquet
+    says (an older record without it), else None."""
+    if recorded is not None:
+        return recorded
+    counts = {row.get(column) for row in confirm_rows}
+    return counts.pop() if len(counts) == 1 and None not in counts else None
+
+
+def _count(images: int | None) -> str:
+    return NOT_RECORDED if images is None else f"{images:,}"
 
 
 def _notebook_trials(trials: list[dict[str, Any]]) -> dict[str, str]:

@@ -28,14 +28,15 @@ from typing import Any
 from search.run_folder import (
     CONFIRM_FILE,
     RUN_FILE,
+    RunRecord,
     TRIALS_FILE,
     TUNE_FOLDER,
     driver_gone,
     folder_names_at,
     is_run_folder,
     join_uri,
+    load_record,
     pull_files,
-    read_json,
     read_rows,
     trial_results,
 )
@@ -77,43 +78,41 @@ def list_runs_at(uri: str) -> list[RunSummary]:
             pull_files(folder_uri, local, (RUN_FILE, TRIALS_FILE, CONFIRM_FILE))
             if not (local / RUN_FILE).is_file():
                 continue
-            if not (local / TRIALS_FILE).is_file() and not _has_trial_count(local / RUN_FILE):
+            if not (local / TRIALS_FILE).is_file() and not _has_trial_count(local):
                 pull_files(folder_uri, local, (), results_named=TUNE_FOLDER)
             runs.append(summarize_run(local))
     return sorted(runs, key=lambda run: (run.started, run.name))
 
 
-def _has_trial_count(run_file: Path) -> bool:
+def _has_trial_count(run_dir: Path) -> bool:
     try:
-        return read_json(run_file).get("trials") is not None
-    except (OSError, ValueError, AttributeError):
+        return load_record(run_dir).trials is not None
+    except (OSError, ValueError):
         return False
 
 
 def summarize_run(run_dir: Path) -> RunSummary:
     try:
-        info = read_json(run_dir / RUN_FILE)
-        if not isinstance(info, dict):
-            raise ValueError("not a JSON object")
+        record = load_record(run_dir)
     except (OSError, ValueError):
         return RunSummary(run_dir.name, "?", "?", None, None, None, None, "unreadable run.json")
-    trials, best_val = _trial_figures(run_dir, info)
-    best_test, verdict = _confirmation(run_dir, threshold=published_bar(info.get("data")))
+    trials, best_val = _trial_figures(run_dir, record)
+    best_test, verdict = _confirmation(run_dir, threshold=published_bar(record.data))
     return RunSummary(
-        name=str(info.get("name") or run_dir.name),
-        space=str(info.get("space") or "?"),
-        started=_local_time(info.get("started")),
+        name=str(record.name or run_dir.name),
+        space=str(record.space or "?"),
+        started=_local_time(record.started),
         trials=trials,
         best_val_accuracy=best_val,
         best_test_accuracy=best_test,
         verdict=verdict,
-        state="driver gone" if driver_gone(info) else str(info.get("state") or "unknown"),
-        search=str(info.get("objective") or "accuracy") + (f" <={int(info['max_params']) / 1000:g}k"
-                                                            if info.get("max_params") else ""),
+        state="driver gone" if driver_gone(record) else str(record.state or "unknown"),
+        search=record.objective + (f" <={int(record.max_params) / 1000:g}k"
+                                   if record.max_params is not None else ""),
     )
 
 
-def _trial_figures(run_dir: Path, info: dict[str, Any]) -> tuple[int | None, float | None]:
+def _trial_figures(run_dir: Path, record: RunRecord) -> tuple[int | None, float | None]:
     trials_file = run_dir / TRIALS_FILE
     if trials_file.is_file():
         try:
@@ -122,8 +121,8 @@ def _trial_figures(run_dir: Path, info: dict[str, Any]) -> tuple[int | None, flo
             return len(rows), max(scores, default=None)
         except (OSError, KeyError, ValueError):
             pass
-    if info.get("trials") is not None:
-        return int(info["trials"]), _float(info.get("best_val_accuracy"))
+    if record.trials is not None:
+        return int(record.trials), _float(record.best_val_accuracy)
     return _live_trial_figures(run_dir)
 
 

@@ -7,7 +7,8 @@ import os
 import shlex
 from pathlib import Path
 
-from search.run_folder import study_url
+from search.run_folder import STUDY_FILE
+from search.study import study_url
 
 AUTH_MODE_ENV = "RAY_AUTH_MODE"
 
@@ -35,5 +36,5 @@ def watch_lines(run_dir: Path) -> list[str]:
     run_dir = Path(run_dir).resolve()
     return [
         f"TensorBoard:      tensorboard --logdir {shlex.quote(str(run_dir))}",
-        f"Optuna dashboard: optuna-dashboard {shlex.quote(study_url(run_dir))}",
+        f"Optuna dashboard: optuna-dashboard {shlex.quote(study_url(run_dir / STUDY_FILE))}",
     ]

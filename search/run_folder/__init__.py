@@ -1,7 +1,7 @@
 """The run folder ``RESULTS/NAME/``: its file names, how its files are written and read, and
 where it lives (a local folder, a shared file system, or a storage URI). No Ray, no Keras."""
 
-from search.run_folder._columns import HP_PREFIX, config_columns, config_from_row, hyperparameter_names, rows_table
+from search.run_folder._columns import config_columns, config_from_row, hyperparameter_names, rows_table
 from search.run_folder._files import atomic_write_bytes, read_json, read_rows, write_json, write_parquet
 from search.run_folder._layout import (
     BEST_CONFIG_FILE,
@@ -18,13 +18,12 @@ from search.run_folder._layout import (
     TENSORBOARD_FOLDER,
     TRIALS_FILE,
     TUNE_FOLDER,
-    TUNE_RESULT_FILE,
     is_run_folder,
-    study_url,
 )
+from search.run_folder._record import ConfirmOptions, Confirmation, Driver, RunRecord, TargetHit
+from search.run_folder._record_writer import RecordWriter, load_record
 from search.run_folder._run_record import (
     HEARTBEAT_INTERVAL_S,
-    HEARTBEAT_TIMEOUT_S,
     driver_gone,
     driver_identity,
     library_versions,
@@ -41,8 +40,6 @@ from search.run_folder._storage import (
     join_uri,
     local_results_note,
     mirror,
-    mirror_file,
-    mirrored_uri,
     pull_files,
     pull_folder,
     push_folder,
@@ -50,28 +47,45 @@ from search.run_folder._storage import (
     staging_folder,
     where,
 )
-from search.run_folder._tune_results import read_result_lines, trial_result_files, trial_results
+from search.run_folder._trial_states import (
+    COMPLETED,
+    CUT_AT_TARGET,
+    CUT_BY_BUDGET,
+    EARLY_STOPPED,
+    FAILED,
+    INTERRUPTED,
+)
+from search.run_folder._tune_results import trial_results
 
 __all__ = [
     "BEST_CONFIG_FILE",
+    "COMPLETED",
+    "CUT_AT_TARGET",
+    "CUT_BY_BUDGET",
+    "EARLY_STOPPED",
+    "FAILED",
+    "INTERRUPTED",
     "SMALLEST_CONFIG_FILE",
     "SMALLEST_MODEL_FILE",
     "BEST_MODEL_FILE",
     "CONFIRM_FILE",
+    "ConfirmOptions",
+    "Confirmation",
+    "Driver",
     "FIGURE_FILES",
     "HEARTBEAT_INTERVAL_S",
-    "HEARTBEAT_TIMEOUT_S",
-    "HP_PREFIX",
     "NOTEBOOK_CACHE_FOLDER",
+    "RecordWriter",
     "REPORT_HTML",
     "REPORT_MD",
     "RUN_FILE",
+    "RunRecord",
     "STUDY_FILE",
     "StorageError",
     "TENSORBOARD_FOLDER",
+    "TargetHit",
     "TRIALS_FILE",
     "TUNE_FOLDER",
-    "TUNE_RESULT_FILE",
     "atomic_write_bytes",
     "check_run_uri",
     "config_columns",
@@ -86,23 +100,19 @@ __all__ = [
     "is_uri",
     "join_uri",
     "library_versions",
+    "load_record",
     "local_results_note",
     "mirror",
-    "mirror_file",
-    "mirrored_uri",
     "now",
     "pull_files",
     "pull_folder",
     "push_folder",
     "read_json",
-    "read_result_lines",
     "read_rows",
     "rows_table",
     "run_uri",
     "seconds_since_heartbeat",
     "staging_folder",
-    "study_url",
-    "trial_result_files",
     "trial_results",
     "where",
     "write_json",

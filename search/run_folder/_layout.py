@@ -48,7 +48,3 @@ def is_run_folder(path: Path) -> bool:
     return Path(path, RUN_FILE).is_file()
 
 
-def study_url(run_dir: Path) -> str:
-    """The SQLAlchemy URL of the run's Optuna study (``sqlite:////abs/path/study.db``), as
-    optuna-dashboard and ``optuna.load_study`` take it."""
-    return f"sqlite:///{Path(run_dir).resolve() / STUDY_FILE}"

@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Mapping
 
+from search.run_folder._record import RunRecord
+
 RECORDED_LIBRARIES = ("ray", "tensorflow", "keras", "optuna", "numpy", "pyarrow")
 
 
@@ -40,25 +42,32 @@ def driver_identity() -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
-def driver_gone(document: Mapping[str, Any], *, at: datetime | None = None, host: str | None = None) -> bool:
+def driver_gone(record: RunRecord | Mapping[str, Any], *, at: datetime | None = None,
+                host: str | None = None) -> bool:
     """Whether a run that says "running" has lost its driver: on the driver's own machine,
     its process is gone; elsewhere, no heartbeat for ``HEARTBEAT_TIMEOUT_S``. False for a run
-    in any other state."""
-    if document.get("state") != "running":
+    in any other state. ``record`` is the run's record, or run.json as read."""
+    record = _as_record(record)
+    if record.state != "running":
         return False
-    driver = document.get("driver") or {}
-    if driver.get("host") == (host or socket.gethostname()) and driver.get("pid"):
-        if not _process_alive(int(driver["pid"])):
+    driver = record.driver
+    if driver is not None and driver.host == (host or socket.gethostname()) and driver.pid:
+        if not _process_alive(int(driver.pid)):
             return True
-    stamped = _parse_time(document.get("heartbeat") or document.get("started"))
+    stamped = _parse_time(record.heartbeat or record.started)
     if stamped is None:
         return True
     return ((at or datetime.now(timezone.utc)) - stamped).total_seconds() > HEARTBEAT_TIMEOUT_S
 
 
-def seconds_since_heartbeat(document: Mapping[str, Any], *, at: datetime | None = None) -> float | None:
-    stamped = _parse_time(document.get("heartbeat") or document.get("started"))
+def seconds_since_heartbeat(record: RunRecord | Mapping[str, Any], *, at: datetime | None = None) -> float | None:
+    record = _as_record(record)
+    stamped = _parse_time(record.heartbeat or record.started)
     return None if stamped is None else ((at or datetime.now(timezone.utc)) - stamped).total_seconds()
+
+
+def _as_record(record: RunRecord | Mapping[str, Any]) -> RunRecord:
+    return record if isinstance(record, RunRecord) else RunRecord.from_json(record)
 
 
 def _process_alive(pid: int) -> bool:

@@ -13,9 +13,9 @@ from search.study._objective import (
     size_aware,
 )
 from search.study._sampler import TPE_STARTUP_TRIALS, make_sampler
-from search.study._storage import close_study_storage, open_study_storage
+from search.study._storage import close_study_storage, open_study_storage, study_url
 from search.study._trials import STOPPED_BY, TUNE_TRIAL_ID, trials_stopped_by
-from search.study._warm_start import WARM_START_FROM, WarmStart, WarmStartError, load_warm_start
+from search.study._warm_start import WarmStart, WarmStartError, load_warm_start
 
 __all__ = [
     "BUDGET_CONSTRAINT",
@@ -26,7 +26,6 @@ __all__ = [
     "STOPPED_BY",
     "TPE_STARTUP_TRIALS",
     "TUNE_TRIAL_ID",
-    "WARM_START_FROM",
     "WarmStart",
     "WarmStartError",
     "close_study_storage",
@@ -37,5 +36,6 @@ __all__ = [
     "objective_values",
     "open_study_storage",
     "size_aware",
+    "study_url",
     "trials_stopped_by",
 ]

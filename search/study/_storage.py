@@ -9,6 +9,12 @@ from pathlib import Path
 import optuna
 
 
+def study_url(study_file: Path) -> str:
+    """The SQLAlchemy URL of the study in ``study_file`` (``sqlite:////abs/path/study.db``), as
+    Optuna, optuna-dashboard and ``optuna.load_study`` take it: the one place it is spelled."""
+    return f"sqlite:///{Path(study_file).resolve()}"
+
+
 def open_study_storage(path: Path, *, write_ahead_log: bool = True) -> optuna.storages.RDBStorage:
     """The SQLite storage of the study at ``path``, its tables made before the file appears.
 
@@ -27,11 +33,11 @@ def open_study_storage(path: Path, *, write_ahead_log: bool = True) -> optuna.st
     if not path.exists():
         creating = path.with_name(f".{path.name}.creating")
         creating.unlink(missing_ok=True)
-        optuna.storages.RDBStorage(f"sqlite:///{creating}").engine.dispose()
+        optuna.storages.RDBStorage(study_url(creating)).engine.dispose()
         os.replace(creating, path)
     if not write_ahead_log:
-        return optuna.storages.RDBStorage(f"sqlite:///{path}")
-    return optuna.storages.RDBStorage(f"sqlite:///{path}", engine_kwargs={"creator": _WriteAheadConnection(path)})
+        return optuna.storages.RDBStorage(study_url(path))
+    return optuna.storages.RDBStorage(study_url(path), engine_kwargs={"creator": _WriteAheadConnection(path)})
 
 
 class _WriteAheadConnection:

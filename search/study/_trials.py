@@ -6,6 +6,8 @@ from pathlib import Path
 
 import optuna
 
+from search.study._storage import study_url
+
 # The user attributes every trial of the study carries.
 TUNE_TRIAL_ID = "tune_trial_id"  # the Tune trial it is, to join the study with trials.parquet
 STOPPED_BY = "stopped_by"  # why a PRUNED trial stopped: "asha", "time_budget", "error"
@@ -18,7 +20,7 @@ def trials_stopped_by(study_file: Path, study_name: str, reason: str) -> set[str
     if not Path(study_file).is_file():
         return set()
     try:
-        study = optuna.load_study(study_name=study_name, storage=f"sqlite:///{Path(study_file).resolve()}")
+        study = optuna.load_study(study_name=study_name, storage=study_url(study_file))
     except KeyError:  # no study of that name in the file
         return set()
     return {str(trial.user_attrs[TUNE_TRIAL_ID]) for trial in study.get_trials(deepcopy=False)

@@ -12,6 +12,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from search.run_folder import STUDY_FILE
+from search.study._storage import study_url
 from search.study._trials import STOPPED_BY, TUNE_TRIAL_ID
 
 WARM_START_FROM = "warm_start_from"  # user attribute of a copied trial: the run it comes from
@@ -71,7 +72,7 @@ def _finished_trials(name: str, study_file: Path) -> list[FrozenTrial]:
         raise WarmStartError(f"--warm-start {name!r}: its study {str(study_file)!r} is missing: warm-start from a "
                              f"run whose search started")
     try:
-        study = optuna.load_study(study_name=name, storage=f"sqlite:///{study_file.resolve()}")
+        study = optuna.load_study(study_name=name, storage=study_url(study_file))
         return study.get_trials(deepcopy=False, states=FINISHED)
     except Exception as error:  # an SQLite or Optuna error: the file is not a study we can read
         raise WarmStartError(f"--warm-start {name!r}: its study {str(study_file)!r} cannot be read "

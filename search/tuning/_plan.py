@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from search.study import size_aware
+
 
 @dataclass(frozen=True)
 class SearchPlan:
@@ -29,4 +31,4 @@ class SearchPlan:
     @property
     def size_aware(self) -> bool:
         """Whether the search weighs parameters (its space then offers what small models need)."""
-        return self.objective == "pareto" or self.max_params is not None
+        return size_aware(self.objective, self.max_params)

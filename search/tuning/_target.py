@@ -8,24 +8,23 @@ from typing import Any
 
 from ray import tune
 
-from search.run_folder import RUN_FILE, now, read_json, write_json
+from search.run_folder import RecordWriter, TargetHit, now
 from search.study import METRIC
-
-REACHED = "stopped_at_target"  # the run.json field that records it
 
 
 class TargetReached(tune.Stopper):
     """Ends the whole search once a result's validation accuracy is at least ``target``; the
-    first such result is recorded in ``run.json`` (``stopped_at_target``: the trial, its
+    first such result is recorded in the run's record (``stopped_at_target``: the trial, its
     accuracy and epoch, the time and the search seconds spent then).
 
-    It holds the run folder's path, not the record: Tune pickles its stopper with the
+    It holds the run folder's path and writes through the writer open for it
+    (``RecordWriter.of``), not the writer itself: Tune pickles its stopper with the
     experiment, and a resumed search gets this one back unpickled."""
 
     def __init__(self, run_dir: Path, target: float) -> None:
-        self._path = Path(run_dir) / RUN_FILE
+        self._run_dir = Path(run_dir)
         self.target = float(target)
-        self.reached: dict[str, Any] | None = None
+        self.reached: TargetHit | None = None
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
         accuracy = result.get(METRIC)
@@ -37,11 +36,10 @@ class TargetReached(tune.Stopper):
         return self.reached is not None
 
     def _record(self, trial_id: str, accuracy: float, epoch: int) -> None:
-        document = read_json(self._path)
-        started = datetime.fromisoformat(document.get("session_started") or now())
-        spent = float(document.get("session_spent_before_s") or 0.0)
+        writer = RecordWriter.of(self._run_dir)
+        started = datetime.fromisoformat(writer.record.session_started or now())
+        spent = float(writer.record.session_spent_before_s or 0.0)
         into = spent + (datetime.now(timezone.utc) - started).total_seconds()
-        self.reached = {"target": self.target, "trial_id": trial_id, "val_accuracy": accuracy, "epoch": epoch,
-                        "at": now(), "search_wall_s": round(into, 1)}
-        document[REACHED] = self.reached
-        write_json(self._path, document)
+        self.reached = TargetHit(target=self.target, trial_id=trial_id, val_accuracy=accuracy, epoch=epoch,
+                                 at=now(), search_wall_s=round(into, 1))
+        writer.update(stopped_at_target=self.reached)

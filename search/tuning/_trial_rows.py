@@ -6,10 +6,17 @@ import math
 from pathlib import Path
 from typing import Any, Iterable
 
-from search.run_folder import config_columns
+from search.run_folder import (
+    COMPLETED,
+    CUT_AT_TARGET,
+    CUT_BY_BUDGET,
+    EARLY_STOPPED,
+    FAILED,
+    INTERRUPTED,
+    config_columns,
+)
 from search.study import METRIC
 
-TRIAL_STATES = ("completed", "early_stopped", "cut_by_budget", "cut_at_target", "failed", "interrupted")
 ITERATION = "training_iteration"
 
 
@@ -26,7 +33,7 @@ def trial_rows(trials: Iterable[Any], results: Iterable[Any], stopped_early: set
     the same on every row (the run's objective and parameter budget).
     """
     by_path = {str(result.path): result for result in results}
-    cut = "interrupted" if interrupted else ("cut_at_target" if at_target else "cut_by_budget")
+    cut = INTERRUPTED if interrupted else (CUT_AT_TARGET if at_target else CUT_BY_BUDGET)
     rows = [{**_trial_row(trial, by_path.get(str(trial.path)), stopped_early, cut), **(columns or {})}
             for trial in trials]
     rows.sort(key=lambda row: row["trial_id"])
@@ -44,13 +51,13 @@ def _trial_row(trial: Any, result: Any, stopped_early: set[str], cut: str) -> di
     epochs_run = len(curve)
     planned_epochs = int(config.get("epochs", 0) or 0)
     if trial.status == "ERROR" or error is not None:
-        state = "failed"
+        state = FAILED
     elif epochs_run >= planned_epochs and epochs_run > 0:
-        state = "completed"
+        state = COMPLETED
     elif trial_id in stopped_early:
-        state = "early_stopped"
+        state = EARLY_STOPPED
     elif trial.status != "TERMINATED":
-        state = "interrupted"
+        state = INTERRUPTED
     else:
         state = cut
     best_epoch = int(max(range(epochs_run), key=curve.__getitem__)) + 1 if curve else None

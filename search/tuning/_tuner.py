@@ -22,7 +22,7 @@ from search.tuning._scheduler import (ASHA_GRACE_EPOCHS, SIZE_AWARE_GRACE_EPOCHS
 from search.tuning._searcher import StudyCloser, StudySearcher
 from search.tuning._target import TargetReached
 from search.tuning._trainable import train_trial
-from spaces import EARLY_STOPPING_BANDS, config_from_point, get_space, start_points
+from spaces import SPACES, config_from_point, get_space, start_points
 
 
 class NoProgressCsv(CSVLoggerCallback):
@@ -85,13 +85,13 @@ def start_points_within_budget(plan: SearchPlan) -> tuple[dict[str, dict[str, An
 def make_scheduler(plan: SearchPlan) -> RecordingASHA | BandedASHA:
     """ASHA on validation accuracy, comparing like with like: with ``--objective pareto`` a
     trial only with trials of its size band, and in a space with slow-starting choices
-    (``EARLY_STOPPING_BANDS``: augmentation on a dense net) only with trials that made the
+    (its ``Space.early_stopping_bands``: augmentation on a dense net) only with trials that made the
     same choices. Elsewhere (the CNN space for accuracy) every trial with every other.
 
     A size-aware search (pareto, or ``--max-params``) first compares trials after
     ``SIZE_AWARE_GRACE_EPOCHS``: a small model's first epoch says little of where it ends.
     """
-    choices = EARLY_STOPPING_BANDS.get(plan.space, ())
+    choices = SPACES[plan.space].early_stopping_bands
     pareto = plan.objective == "pareto"
     grace = SIZE_AWARE_GRACE_EPOCHS if plan.size_aware else ASHA_GRACE_EPOCHS
     if pareto or choices:

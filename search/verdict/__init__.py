@@ -1,13 +1,11 @@
 """The verdict: which confirmed configurations beat the notebook's models, by how much and how
 surely. Plain rows in, plain values out: no Ray, no Keras."""
 
-from search.verdict._bootstrap import BOOTSTRAP_METHOD, paired_bootstrap
+from search.verdict._bootstrap import BOOTSTRAP_METHOD
 from search.verdict._judge import (
     NOTEBOOK_PUBLISHED,
     NOTEBOOK_PUBLISHED_BEST,
     SHIPPED_DATA,
-    Difference,
-    FamilyVerdict,
     Judgement,
     Summary,
     Verdict,
@@ -23,8 +21,6 @@ __all__ = [
     "NOTEBOOK_PUBLISHED",
     "NOTEBOOK_PUBLISHED_BEST",
     "SHIPPED_DATA",
-    "Difference",
-    "FamilyVerdict",
     "Judgement",
     "Summary",
     "Verdict",
@@ -33,7 +29,6 @@ __all__ = [
     "format_family",
     "headline",
     "judge",
-    "paired_bootstrap",
     "published_bar",
     "summarize",
     "verdict_table",

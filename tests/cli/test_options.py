@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.cli import DEFAULT_MAX_EPOCHS, UsageError, parse_duration, parse_options
+from search.cli import UsageError, parse_duration, parse_options
+from spaces import SPACES
 
 
 @pytest.mark.parametrize("text, seconds", [("90s", 90), ("20m", 1200), ("1h", 3600), ("45", 45), ("1.5m", 90)])
@@ -15,13 +16,13 @@ def test_time_budgets_read_like_people_write_them(text: str, seconds: float) -> 
 def test_defaults_give_a_cnn_search_on_this_machine() -> None:
     options = parse_options([])
     assert options.space == "cnn"
-    assert options.max_epochs == DEFAULT_MAX_EPOCHS["cnn"]
+    assert options.max_epochs == SPACES["cnn"].max_epochs
     assert options.cpus_per_trial == 1 and options.gpus_per_trial == 0
     assert options.results == "results" and options.address is None
 
 
 def test_max_epochs_defaults_per_space() -> None:
-    assert parse_options(["--space", "dense"]).max_epochs == DEFAULT_MAX_EPOCHS["dense"]
+    assert parse_options(["--space", "dense"]).max_epochs == SPACES["dense"].max_epochs
     assert parse_options(["--space", "dense", "--max-epochs", "3"]).max_epochs == 3
 
 

@@ -25,7 +25,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from ray.autoscaler._private.command_runner import SSHCommandRunner
 
-from search.tuning import EC2_INSTANCE_TYPES, launcher_prepared
+from search.cluster._autoscaler import EC2_INSTANCE_TYPES
+from search.cluster._ray_launcher import launcher_prepared
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_YAML = ROOT / "cluster.yaml"

@@ -6,21 +6,16 @@ import numpy as np
 import pytest
 
 from mnist_models import FinalSplit
-from search.confirmation import (
+from search.confirmation import confirm_seeds
+from search.confirmation._candidates import (
     NOTEBOOK_EPOCH_SECONDS,
     Candidate,
-    Job,
-    confirm_job,
-    confirm_row,
-    confirm_seeds,
-    estimate_wall_seconds,
-    fit_to_budget,
     notebook_candidates,
-    plan_jobs,
     select_front_configurations,
     select_top_configurations,
-    sort_rows,
 )
+from search.confirmation._job import confirm_job, confirm_row, sort_rows
+from search.confirmation._plan import Job, estimate_wall_seconds, fit_to_budget, plan_jobs
 from search.run_folder import config_from_row
 from spaces import NOTEBOOK_POINTS, notebook_config, notebook_model_of
 

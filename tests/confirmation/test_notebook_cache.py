@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search.confirmation import BaselineCache, cache_key
+from search.confirmation._notebook_cache import BaselineCache, cache_key
 from search.run_folder import NOTEBOOK_CACHE_FOLDER
 from spaces import notebook_config
 

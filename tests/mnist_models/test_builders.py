@@ -88,7 +88,8 @@ def test_the_parameter_count_known_before_training_is_the_models_own() -> None:
 def test_a_block_of_several_convolutions_feeds_a_global_head_without_pooling() -> None:
     """Two blocks of three 3x3 'valid' convolutions: 28 -> 22, pooled to 11 -> 5; the global
     average pooling head takes the 5x5 maps (a 2x2 pooling before it measured worse)."""
-    from mnist_models import conv_sides, parameter_count
+    from mnist_models import parameter_count
+    from mnist_models._architecture import conv_sides
     from spaces import config_from_point
 
     point = {"n_blocks": 2, "filters_0": 8, "kernel_0": 3, "filters_1": 12, "kernel_1": 3, "convs_per_block": 3,
@@ -105,12 +106,3 @@ def test_a_block_of_several_convolutions_feeds_a_global_head_without_pooling() -
     kinds = [layer.__class__.__name__ for layer in separable.layers if "Conv" in layer.__class__.__name__]
     assert kinds == ["Conv2D"] + ["SeparableConv2D"] * 5
     assert parameter_count({**config, "separable": True}) == separable.count_params()
-
-
-def test_the_space_and_the_builder_agree_on_which_heads_pool_globally() -> None:
-    """The space decides the padding from whether the last block is pooled (no Keras there),
-    the builder decides the layers: both must read the same heads as global."""
-    from mnist_models._architecture import GLOBAL_HEADS as BUILT_GLOBAL
-    from spaces._cnn import GLOBAL_HEADS as SPACE_GLOBAL, HEADS
-
-    assert BUILT_GLOBAL == SPACE_GLOBAL and set(SPACE_GLOBAL) < set(HEADS)

@@ -7,16 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_models import (
-    SHIPPED_MNIST_SHA256,
-    VALIDATION_SIZE,
-    DataError,
-    SearchSplit,
-    final_split,
-    load_mnist,
-    search_split,
-    shipped_mnist_path,
-)
+from mnist_models import DataError, SearchSplit, final_split, load_mnist, search_split
+from mnist_models._data import SHIPPED_MNIST_SHA256, VALIDATION_SIZE, shipped_mnist_path
 from tests.conftest import synthetic_arrays
 
 

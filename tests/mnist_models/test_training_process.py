@@ -14,7 +14,8 @@ import textwrap
 
 import pytest
 
-from mnist_models import RECYCLE_MB, TrainingFailed, TrainingProcess, load_mnist, search_split
+from mnist_models import TrainingProcess, load_mnist, search_split
+from mnist_models._training_process import RECYCLE_MB, TrainingFailed
 from spaces import notebook_config
 from tests.conftest import PROJECT_ROOT, PYTHON
 

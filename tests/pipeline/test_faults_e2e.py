@@ -16,9 +16,9 @@ import optuna
 import pyarrow.parquet as pq
 import pytest
 
-import search.pipeline._run_record
 import search.run
-from spaces import SPACES
+from search.run_folder import RecordWriter
+from spaces import SPACES, Space
 from tests.conftest import PROJECT_ROOT, PYTHON
 from tests.pipeline.fault_spaces import always_diverging_space, diverging_every_other_space
 from tests.cli.test_run_cli import snapshot
@@ -29,7 +29,7 @@ SMALL = ["--train-limit", "1000", "--max-epochs", "1", "--no-dashboard", "--no-c
 
 
 def test_a_trial_whose_loss_turns_nan_is_recorded_as_failed_and_the_search_goes_on(monkeypatch, tmp_path: Path, capsys) -> None:
-    monkeypatch.setitem(SPACES, "diverging", diverging_every_other_space)
+    monkeypatch.setitem(SPACES, "diverging", Space(diverging_every_other_space, max_epochs=1, size_aware_max_epochs=1))
     code = search.run.main(["--space", "diverging", "--num-samples", "4", "--max-failures", "0",
                             "--results", str(tmp_path), "--name", "nan", *SMALL])
     assert code == 0, capsys.readouterr().err
@@ -44,7 +44,7 @@ def test_a_trial_whose_loss_turns_nan_is_recorded_as_failed_and_the_search_goes_
 
 
 def test_a_run_in_which_every_trial_fails_exits_non_zero_with_the_first_error(monkeypatch, tmp_path: Path, capsys) -> None:
-    monkeypatch.setitem(SPACES, "diverging", always_diverging_space)
+    monkeypatch.setitem(SPACES, "diverging", Space(always_diverging_space, max_epochs=1, size_aware_max_epochs=1))
     code = search.run.main(["--space", "diverging", "--num-samples", "2", "--max-failures", "0",
                             "--results", str(tmp_path), "--name", "allnan", *SMALL])
     err = capsys.readouterr().err
@@ -58,10 +58,10 @@ def test_a_full_disk_at_the_start_leaves_nothing_behind(monkeypatch, tmp_path: P
     (tmp_path / "earlier" / "run.json").write_text("{}")
     before = snapshot(tmp_path)
 
-    def disk_full(path, document):
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    def disk_full(writer: RecordWriter) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(writer.run_dir / "run.json"))
 
-    monkeypatch.setattr(search.pipeline._run_record, "write_json", disk_full)
+    monkeypatch.setattr(RecordWriter, "save", disk_full)
     code = search.run.main(["--results", str(tmp_path), "--name", "full", *SMALL])
     err = capsys.readouterr().err.strip()
     assert code == 1

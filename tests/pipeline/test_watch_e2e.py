@@ -24,8 +24,8 @@ import pyarrow.parquet as pq
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from search.tuning import STOPPED_BY, TUNE_TRIAL_ID
-from spaces import notebook_points
+from search.study import STOPPED_BY, TUNE_TRIAL_ID
+from spaces import start_points
 from tests.cli.test_run_cli import snapshot
 from tests.conftest import PROJECT_ROOT, PYTHON
 
@@ -343,7 +343,7 @@ def test_the_run_writes_one_row_per_trial_with_its_hyperparameters(watched: Watc
 
 def test_the_search_starts_from_the_notebooks_model(watched: WatchedRun) -> None:
     rows = trial_rows(watched)
-    point = notebook_points("cnn", max_epochs=2)["cnn_small"]
+    point = start_points("cnn", max_epochs=2)["cnn_small"]
     matches = [row for row in rows if all(row[f"hp_{key}"] == value for key, value in point.items())]
     assert len(matches) == 1
     assert matches[0]["num_params"] == 38_390

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from search.reporting import LABEL_OFFSETS, label_offsets
+from search.reporting._plots import LABEL_OFFSETS, label_offsets
 
 
 def boxes(anchors, sizes, offsets):

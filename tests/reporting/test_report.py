@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from search.report import main
-from search.reporting import importances, render_report
+from search.reporting import render_report
+from search.reporting._plots import importances
 from search.run_folder import FIGURE_FILES, read_json, rows_table, write_json, write_parquet
 from tests.conftest import PROJECT_ROOT, PYTHON
 

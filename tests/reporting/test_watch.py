@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from search.reporting import dashboard_line, watch_lines
-from search.run_folder import study_url
 
 
 def test_the_dashboard_line_says_how_to_log_in_when_ray_asks_for_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,4 +27,3 @@ def test_the_tensorboard_and_optuna_dashboard_commands_name_the_run_folder(tmp_p
     tensorboard, optuna = watch_lines(run_dir)
     assert tensorboard == f"TensorBoard:      tensorboard --logdir '{run_dir}'"
     assert optuna == f"Optuna dashboard: optuna-dashboard 'sqlite:///{run_dir}/study.db'"
-    assert study_url(tmp_path) == f"sqlite:///{tmp_path}/study.db"

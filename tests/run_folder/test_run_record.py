@@ -8,7 +8,8 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
-from search.run_folder import HEARTBEAT_TIMEOUT_S, driver_gone, driver_identity
+from search.run_folder import driver_gone, driver_identity
+from search.run_folder._run_record import HEARTBEAT_TIMEOUT_S
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -7,17 +7,15 @@ import pytest
 
 from spaces import (
     DERIVED_KEYS,
-    DESIGN_START_POINTS,
     NOTEBOOK_POINTS,
     NOTEBOOK_SPACE,
     SPACES,
-    UnknownSpaceError,
     config_from_point,
     get_space,
     notebook_config,
-    notebook_points,
     start_points,
 )
+from spaces._registry import UnknownSpaceError, notebook_points
 
 
 @pytest.mark.parametrize("model", sorted(NOTEBOOK_POINTS))
@@ -117,6 +115,8 @@ def test_an_unknown_space_is_refused_with_the_choices() -> None:
 
 
 def test_spaces_do_not_import_keras_or_ray() -> None:
+    """The spaces read the models' vocabulary from the ``mnist_models`` face, which must not
+    bring Keras, TensorFlow or Ray with it: a fresh interpreter shows what ``import spaces`` loads."""
     import subprocess
     import sys
 
@@ -130,7 +130,7 @@ def test_the_search_starts_from_known_designs_then_the_notebooks_models_then_the
         space: str) -> None:
     points = start_points(space, max_epochs=20)
     models = sorted(notebook_points(space, max_epochs=20))
-    designs = list(DESIGN_START_POINTS.get(space, {}))
+    designs = list(SPACES[space].design_start_points)
     assert list(points) == [*designs, *models, *(f"{model}+cosine" for model in models)]
     for model in models:
         assert points[f"{model}+cosine"] == {**points[model], "lr_schedule": "cosine"}

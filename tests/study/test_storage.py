@@ -8,7 +8,7 @@ from pathlib import Path
 
 import optuna
 
-from search.study import close_study_storage, open_study_storage
+from search.study import close_study_storage, open_study_storage, study_url
 
 
 def test_a_reader_that_opens_the_study_file_the_moment_it_appears_never_races_its_creation(tmp_path: Path) -> None:
@@ -46,3 +46,8 @@ def test_the_study_is_written_through_a_log_that_is_folded_back_when_the_search_
     copy = tmp_path / "copy.db"
     copy.write_bytes(path.read_bytes())  # the file alone, as an upload takes it
     assert len(optuna.load_study(study_name="toy", storage=f"sqlite:///{copy}").trials) == 3
+
+
+def test_the_study_url_is_absolute_whatever_folder_the_run_was_named_from(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert study_url(Path("run") / "study.db") == f"sqlite:///{tmp_path.resolve()}/run/study.db"

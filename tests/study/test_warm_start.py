@@ -7,7 +7,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from search.study import WARM_START_FROM, WarmStartError, load_warm_start
+from search.study import WarmStartError, load_warm_start
+from search.study._warm_start import WARM_START_FROM
 
 
 def earlier_run(folder: Path, *, name: str = "first", scores=(0.5, 0.9), params=("learning_rate",)) -> tuple:

@@ -11,7 +11,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from search.run_folder import TENSORBOARD_FOLDER
-from search.tuning import FLUSH_SECONDS, SCALAR_TAGS, TrialCurves
+from search.tuning._curves import FLUSH_SECONDS, SCALAR_TAGS, TrialCurves
 from spaces import NOTEBOOK_POINTS
 
 

@@ -13,8 +13,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from search.study import open_study_storage
-from search.tuning import STOPPED_BY, TUNE_TRIAL_ID, StudyCloser, StudySearcher
+from search.study import STOPPED_BY, TUNE_TRIAL_ID, open_study_storage
+from search.tuning._searcher import StudyCloser, StudySearcher
 
 
 def space(trial: optuna.Trial) -> dict:

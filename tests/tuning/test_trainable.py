@@ -54,37 +54,3 @@ def test_settings_hold_only_when_made_before_the_first_op(op_first: bool, thread
     """)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert completed.stdout.split()[-2:] == [str(threads_kept)] * 2
-
-
-@pytest.mark.e2e
-def test_a_reused_actor_waits_for_a_slow_stopped_trial_instead_of_failing_the_next_one() -> None:
-    """ASHA stops a trial; before its actor takes the next trial, Tune waits for the stopped
-    trial's thread to end, by default only 2 s. Keras on a loaded machine can take longer,
-    and then Tune fails the next trial (or hangs). The workers' environment gives it time."""
-    completed = _python("""
-        import time
-        import ray
-        from ray import tune
-        from ray.tune.schedulers import ASHAScheduler
-        from search.tuning import WORKER_ENV
-
-        ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False,
-                 logging_level="ERROR", runtime_env={"env_vars": dict(WORKER_ENV)})
-
-        def trainable(config):
-            try:
-                for step in (1, 2, 3):
-                    tune.report({"score": config["x"] * step})
-            finally:
-                time.sleep(3)  # a slow unwind after the stop
-
-        grid = tune.Tuner(
-            trainable, param_space={"x": tune.grid_search([1, 2, 3])},
-            tune_config=tune.TuneConfig(metric="score", mode="max", reuse_actors=True, max_concurrent_trials=1,
-                                        scheduler=ASHAScheduler(max_t=1, grace_period=1)),
-            run_config=tune.RunConfig(verbose=0, storage_path=__import__("tempfile").mkdtemp()),
-        ).fit()
-        print("errors", grid.num_errors, "trials", len(grid))
-    """)
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    assert completed.stdout.split()[-4:] == ["errors", "0", "trials", "3"]

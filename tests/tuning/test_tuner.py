@@ -9,7 +9,8 @@ import numpy as np
 import search.tuning._tuner as tuner
 from mnist_models import load_mnist, search_split
 from search.run_folder import TUNE_FOLDER
-from search.tuning import SearchPlan, default_concurrency, make_run_config, make_trainable
+from search.tuning import SearchPlan, default_concurrency, make_trainable
+from search.tuning._tuner import make_run_config
 
 
 def _plan(tmp_path: Path, **overrides) -> SearchPlan:
@@ -69,3 +70,17 @@ def test_with_a_storage_uri_tunes_folder_goes_there(tmp_path: Path) -> None:
 def test_without_a_storage_uri_tunes_folder_is_in_the_run_folder(tmp_path: Path) -> None:
     config = make_run_config(_plan(tmp_path), callbacks=[])
     assert (config.storage_path, config.name) == (str(tmp_path), TUNE_FOLDER)
+
+
+def test_without_gpus_yet_the_default_concurrency_is_what_the_autoscaler_holds() -> None:
+    head_only = {"CPU": 4.0, "memory": 1e10}
+    assert default_concurrency({**head_only, "autoscaler_max_trials": 16.0}, cpus_per_trial=1, gpus_per_trial=0.25) == 16
+    assert default_concurrency(head_only, cpus_per_trial=1, gpus_per_trial=0.25) == 4, "unknown: the CPUs decide"
+    with_gpu = {"CPU": 8.0, "GPU": 1.0, "autoscaler_max_trials": 16.0}
+    assert default_concurrency(with_gpu, cpus_per_trial=1, gpus_per_trial=0.25) == 4, "GPUs present: they decide"
+
+
+def test_cpu_trials_on_a_head_that_keeps_its_cpus_wait_for_as_many_as_the_autoscaler_holds() -> None:
+    head = {"CPU": 0.0, "memory": 1e10}
+    assert default_concurrency({**head, "autoscaler_max_trials": 16.0}, cpus_per_trial=1, gpus_per_trial=0) == 16
+    assert default_concurrency({"CPU": 8.0, "autoscaler_max_trials": 16.0}, cpus_per_trial=1, gpus_per_trial=0) == 8

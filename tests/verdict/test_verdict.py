@@ -11,10 +11,10 @@ from search.verdict import (
     beats_notebook,
     headline,
     judge,
-    paired_bootstrap,
     summarize,
     verdict_table,
 )
+from search.verdict._bootstrap import paired_bootstrap
 
 IMAGES = 10_000
 

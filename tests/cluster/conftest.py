@@ -1,4 +1,4 @@
-"""Fixtures of the Tune wiring's tests."""
+"""Fixtures of the cluster's tests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from search.tuning import launcher_prepared
+from search.cluster._ray_launcher import launcher_prepared
 
 CLUSTER_YAML = Path(__file__).resolve().parents[2] / "cluster.yaml"
 

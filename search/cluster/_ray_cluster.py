@@ -23,7 +23,7 @@ import ray
 from ray.autoscaler.sdk import request_resources
 
 from search._text import first_line
-from search.tuning._autoscaler import (
+from search.cluster._autoscaler import (
     autoscaler_max_trials,
     describe_bundle,
     gave_up_line,

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from search.tuning import (
+from search.cluster._autoscaler import (
     autoscaler_max_trials,
-    default_concurrency,
+    holds_a_trial,
     node_type_resources,
     read_launcher_config,
+    trial_bundle,
     waiting_for_gpus_note,
 )
-from search.tuning._autoscaler import holds_a_trial, trial_bundle
 
 CLUSTER_YAML = Path(__file__).resolve().parents[2] / "cluster.yaml"
 
@@ -75,20 +75,6 @@ def test_the_launcher_config_is_read_only_where_it_exists(tmp_path: Path) -> Non
     assert read_launcher_config(tmp_path / "broken.yaml") is None
     (tmp_path / "ray_bootstrap_config.yaml").write_text(CLUSTER_YAML.read_text())
     assert read_launcher_config(tmp_path / "ray_bootstrap_config.yaml")["cluster_name"] == "mnist-search"
-
-
-def test_without_gpus_yet_the_default_concurrency_is_what_the_autoscaler_holds() -> None:
-    head_only = {"CPU": 4.0, "memory": 1e10}
-    assert default_concurrency({**head_only, "autoscaler_max_trials": 16.0}, cpus_per_trial=1, gpus_per_trial=0.25) == 16
-    assert default_concurrency(head_only, cpus_per_trial=1, gpus_per_trial=0.25) == 4, "unknown: the CPUs decide"
-    with_gpu = {"CPU": 8.0, "GPU": 1.0, "autoscaler_max_trials": 16.0}
-    assert default_concurrency(with_gpu, cpus_per_trial=1, gpus_per_trial=0.25) == 4, "GPUs present: they decide"
-
-
-def test_cpu_trials_on_a_head_that_keeps_its_cpus_wait_for_as_many_as_the_autoscaler_holds() -> None:
-    head = {"CPU": 0.0, "memory": 1e10}
-    assert default_concurrency({**head, "autoscaler_max_trials": 16.0}, cpus_per_trial=1, gpus_per_trial=0) == 16
-    assert default_concurrency({"CPU": 8.0, "autoscaler_max_trials": 16.0}, cpus_per_trial=1, gpus_per_trial=0) == 8
 
 
 def test_the_note_says_what_the_trials_wait_for_in_one_line() -> None:
