@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 CPU = "CPU"
@@ -30,7 +30,8 @@ class DeviceError(RuntimeError):
 
 @dataclass(frozen=True)
 class Placement:
-    """Where one process trains, as recorded beside every trial and confirmation job."""
+    """Where one process trains (``search.run_folder.device_columns`` turns it into the
+    ``device_*`` columns of a trial or confirmation row)."""
 
     backend: str  # Keras's backend: tensorflow, jax, torch
     device: str  # "GPU: NVIDIA A10G", or "CPU"
@@ -43,15 +44,6 @@ class Placement:
     @property
     def on_gpu(self) -> bool:
         return self.device != CPU
-
-    def as_row(self) -> dict[str, Any]:
-        """The columns a trial or confirmation row carries (``device_*``)."""
-        values = asdict(self)
-        device = f"{CPU} (a test's logical GPU)" if self.test_seam else values["device"]
-        return {"device_backend": values["backend"], "device": device,
-                "device_seen": ", ".join(values["devices_seen"]) or CPU,
-                "device_visible_ids": values["visible_ids"], "device_gpu_share": float(values["gpu_share"]),
-                "device_node": values["node"]}
 
 
 def gpu_names(backend: str) -> list[str]:
