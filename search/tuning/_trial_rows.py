@@ -92,9 +92,10 @@ def _trial_row(trial: Any, result: Any, stopped_early: set[str], cut: str) -> di
 
 def _retries(trial: Any) -> int:
     """How many times Tune ran the trial again after a failure: every failure it counted
-    (``num_failures``: a lost node, a crash), but the last of a trial that failed for good."""
+    (``num_failures``: a lost node, a crash), but the last one where nothing ran after it (a
+    trial that failed for good, or one still waiting for its retry when the search stopped)."""
     failures = int(getattr(trial, "num_failures", 0) or 0)
-    return max(0, failures - 1) if trial.status == "ERROR" else failures
+    return max(0, failures - 1) if trial.status in ("ERROR", "PENDING") else failures
 
 
 def _reported(history: Any, column: str) -> list[float]:

@@ -76,12 +76,14 @@ def test_a_trial_row_says_where_its_last_epoch_trained_and_none_where_it_reporte
 
 
 def test_a_trial_row_counts_the_times_tune_ran_it_again_after_a_failure() -> None:
-    """Tune's ``num_failures`` counts every failure; a failed trial's last one was not retried."""
-    retried, failed = _trial("a", epochs=1), _trial("b", status="ERROR", epochs=1)
-    retried.num_failures, failed.num_failures = 2, 4
-    rows = trial_rows([retried, failed, _trial("c", epochs=1)],
-                      [_result(retried, [0.9]), _result(failed, []), _result(_trial("c", epochs=1), [0.8])], set())
-    assert [row["retries"] for row in rows] == [2, 3, 0]
+    """Tune's ``num_failures`` counts every failure; the last one of a trial that failed for
+    good, or that waited for its retry when the search stopped, was not followed by a run."""
+    retried, failed, waiting = _trial("a", epochs=1), _trial("b", status="ERROR", epochs=1), _trial("c", "PENDING", 1)
+    retried.num_failures, failed.num_failures, waiting.num_failures = 2, 4, 1
+    fine = _trial("d", epochs=1)
+    rows = trial_rows([retried, failed, waiting, fine], [_result(retried, [0.9]), _result(failed, []),
+                                                         _result(waiting, []), _result(fine, [0.8])], set())
+    assert [row["retries"] for row in rows] == [2, 3, 0, 0]
 
 
 def test_a_trial_waiting_for_its_retry_when_the_search_stopped_is_interrupted_with_its_error() -> None:
