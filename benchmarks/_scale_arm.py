@@ -41,7 +41,7 @@ def sleeping_trial(epochs: int, epoch_seconds: float) -> Callable[..., None]:
     """A trainable with the service's signature that sleeps through ``epochs`` epochs and
     reports each, with scores that depend on the configuration (so TPE has something to
     learn) and a checkpoint of a few bytes (so the driver handles one as for a real trial)."""
-    def trial(config: dict[str, Any], *, split: Any, run_seed: int, threads: int, use_gpu: bool) -> None:
+    def trial(config: dict[str, Any], *, split: Any, run_seed: int, threads: int, gpu_share: float) -> None:
         digest = hashlib.sha256(repr(sorted(config.items())).encode()).digest()
         base = 0.90 + 0.08 * digest[0] / 255
         for epoch in range(1, epochs + 1):
@@ -125,7 +125,7 @@ def bare_tune(spec: dict[str, Any]) -> dict[str, Any]:
     try:
         sleeping = sleeping_trial(epochs, epoch_seconds)
         tuner = tune.Tuner(
-            lambda config: sleeping(config, split=None, run_seed=0, threads=1, use_gpu=False),
+            lambda config: sleeping(config, split=None, run_seed=0, threads=1, gpu_share=0.0),
             param_space={"x": tune.uniform(0, 1)},
             tune_config=tune.TuneConfig(num_samples=trials, max_concurrent_trials=slots, reuse_actors=True,
                                         metric=METRIC, mode=MODE),

@@ -9,6 +9,7 @@ from mnist_models._architecture import (
     feature_map_sides,
     parameter_count,
 )
+from mnist_models._device import TEST_SEAM_ENV, DeviceError, Placement, check_placement, placement
 from mnist_models._data import DataError, FinalSplit, Mnist, SearchSplit, final_split, load_mnist, search_split
 from mnist_models._training_process import TrainingProcess
 from mnist_models._training import configure_tensorflow, fit_config, keras_backend, trial_seed
@@ -26,13 +27,17 @@ def build_model(config, *, decay_steps=None):
 __all__ = [
     "GLOBAL_HEADS",
     "HEADS",
+    "TEST_SEAM_ENV",
     "ConfigError",
     "DataError",
+    "DeviceError",
     "FinalSplit",
     "Mnist",
+    "Placement",
     "SearchSplit",
     "TrainingProcess",
     "build_model",
+    "check_placement",
     "configure_tensorflow",
     "feature_map_sides",
     "final_split",
@@ -40,6 +45,7 @@ __all__ = [
     "keras_backend",
     "load_mnist",
     "parameter_count",
+    "placement",
     "search_split",
     "trial_seed",
 ]

@@ -1,5 +1,6 @@
-"""The training process's own side (``python -m mnist_models._training_child FD THREADS GPU``):
-configure TensorFlow, then train what ``TrainingProcess`` sends until told to exit.
+"""The training process's own side (``python -m mnist_models._training_child FD THREADS GPU_SHARE``):
+configure TensorFlow, check that a process given a share of a GPU sees one, then train what
+``TrainingProcess`` sends until told to exit.
 
 A module apart from the package's face, so that ``python -m`` runs it without importing it
 twice. Keras is imported here only (in ``_train``), never in the caller.
@@ -13,14 +14,23 @@ import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
-from mnist_models._training import configure_tensorflow, fit_config, load_checkpoint
+from mnist_models._device import DeviceError, check_placement, placement
+from mnist_models._training import configure_tensorflow, fit_config, keras_backend, load_checkpoint
 
 
-def _serve(descriptor: int, threads: int, use_gpu: bool) -> None:
-    """Configure TensorFlow, then train what is sent until told to exit (or the caller is gone)."""
+def _serve(descriptor: int, threads: int, gpu_share: float) -> None:
+    """Configure TensorFlow and check the device, then train what is sent until told to exit
+    (or the caller is gone). A process given a GPU share that its backend cannot use says
+    so (``refused``) and ends before it trains anything."""
     connection = Connection(descriptor)
-    configure_tensorflow(threads=threads, use_gpu=use_gpu)
-    connection.send(("ready", _thread_pools()))
+    configure_tensorflow(threads=threads, use_gpu=gpu_share > 0)
+    where = placement(keras_backend(), gpu_share=gpu_share)
+    try:
+        check_placement(where)
+    except DeviceError as error:
+        connection.send(("refused", str(error)))
+        return
+    connection.send(("ready", _thread_pools(), where))
     data: tuple = ()
     while True:
         try:
@@ -75,4 +85,4 @@ def _release_freed_memory() -> None:
 
 
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1")
+    _serve(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]))

@@ -23,12 +23,15 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from mnist_models._device import DeviceError, Placement
+
 RECYCLE_MB = 120.0
 START_TIMEOUT_S = 300.0
 
 # The child's side is ``_training_child`` (run as ``python -m``, apart from this package's face).
 # Messages: to the process ("data", arrays), ("train", config, seed, resume_dir), "continue",
-# "stop", "exit"; from it ("ready", thread pools) once TensorFlow is configured, ("epoch",
+# "stop", "exit"; from it ("ready", thread pools, placement) once TensorFlow is configured and
+# the device checked, or ("refused", one line) for a GPU share it cannot use; ("epoch",
 # metrics, folder), ("done",), ("stopped",), ("failed", message).
 EpochCallback = Callable[[dict[str, Any], str], None]
 
@@ -39,12 +42,15 @@ class TrainingFailed(RuntimeError):
 
 class TrainingProcess:
     """Trains configurations in a child process; ``threads`` and ``use_gpu`` as
-    ``configure_tensorflow`` takes them."""
+    ``configure_tensorflow`` takes them, ``gpu_share`` the share of a GPU the caller holds
+    (default: a whole one when ``use_gpu``). A child given a GPU share whose backend lists
+    no GPU refuses to start: ``DeviceError``."""
 
     def __init__(self, *, threads: int, use_gpu: bool, recycle_mb: float = RECYCLE_MB,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, gpu_share: float | None = None) -> None:
         self._threads = threads
         self._use_gpu = use_gpu
+        self._gpu_share = (1.0 if use_gpu else 0.0) if gpu_share is None else float(gpu_share)
         self._recycle_mb = recycle_mb
         self._env = dict(env or {})
         self._child: subprocess.Popen | None = None
@@ -53,6 +59,7 @@ class TrainingProcess:
         self._baseline_mb: float | None = None
         self.started = 0  # processes started so far (the first, and every recycled one)
         self.threads_in_use: dict[str, int] = {}  # TensorFlow's thread pools, as the process set them
+        self.placement: Placement | None = None  # where the process trains, once started
 
     @property
     def pid(self) -> int | None:
@@ -139,7 +146,7 @@ class TrainingProcess:
         with theirs:
             self._child = subprocess.Popen(
                 [sys.executable, "-m", "mnist_models._training_child", str(theirs.fileno()), str(self._threads),
-                 "1" if self._use_gpu else "0"], env={**os.environ, **self._env}, pass_fds=[theirs.fileno()])
+                 repr(self._gpu_share if self._use_gpu else 0.0)], env={**os.environ, **self._env}, pass_fds=[theirs.fileno()])
         self._connection = Connection(ours.detach())
         waited = 0.0
         while not self._connection.poll(1.0):
@@ -150,8 +157,11 @@ class TrainingProcess:
                 raise TrainingFailed(f"the training process did not start (exit status {code}; see the "
                                      f"worker's log)")
         ready = self._connection.recv()
+        if ready[0] == "refused":
+            self.close()
+            raise DeviceError(ready[1])
         if ready[0] != "ready":
             self.close()
             raise TrainingFailed("the training process did not start")
-        self.threads_in_use = ready[1]
+        self.threads_in_use, self.placement = ready[1], ready[2]
         self.started += 1

@@ -36,6 +36,13 @@ DEFAULT_TOP_K = 3
 SIZE_AWARE_TIME_BUDGET_S = 12 * 60
 SIZE_AWARE_CONFIRM_BUDGET_S = 14 * 60
 PARETO_TOP_K = 6
+# How many times a trial that crashed is run again, from its last epoch's checkpoint, before it
+# counts as failed. A lost node (a spot worker reclaimed) costs a retry the epoch in progress
+# only, so a spot search can afford several; a trial that fails for a reason of its own (a
+# configuration that exhausts a node's memory) must not loop: it fails after this many, having
+# cost at most this many epochs in progress more. (A trial refused its GPU is never retried:
+# it stops the search, see search/tuning/_device_refusal.py.)
+DEFAULT_MAX_FAILURES = 3
 
 
 class UsageError(ValueError):
@@ -146,8 +153,11 @@ def _add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not start the Ray dashboard of the embedded cluster")
     parser.add_argument("--resume", type=run_name, default=None, metavar="NAME",
                         help="continue the interrupted run NAME in --results (its other settings are kept)")
-    parser.add_argument("--max-failures", type=non_negative_int("--max-failures"), default=1,
-                        help="retries of a trial that crashed (a lost node, say) before it counts as failed (default 1)")
+    parser.add_argument("--max-failures", type=non_negative_int("--max-failures"), default=DEFAULT_MAX_FAILURES,
+                        help="retries of a trial that crashed (a lost node, a reclaimed spot worker), each from its "
+                             "last epoch, before it counts as failed; a retry costs at most the epoch in progress, "
+                             f"and a trial failing for a reason of its own stops after that many (default "
+                             f"{DEFAULT_MAX_FAILURES})")
 
 
 def parse_options(argv: Sequence[str] | None = None) -> RunOptions:

@@ -66,8 +66,9 @@ def resume_run(options: RunOptions) -> Outcome:
         split = search_split(mnist, settings.seed, train_limit=settings.train_limit)
         tuner, scheduler = _restored_search(tune_path, plan, split, writer=writer, budget_s=settings.time_budget_s)
         print("\n".join(watch_lines(run_dir)), flush=True)
-        # A record of an older version gains the settings it lacked, as this resume uses them.
-        writer.update(state="running", resumed=record.resumed + 1, driver=this_driver(), heartbeat=now(),
+        # A record of an older version gains the settings it lacked, as this resume uses them;
+        # the line a failed search ended with goes, as this session's search begins.
+        writer.update(state="running", resumed=record.resumed + 1, driver=this_driver(), heartbeat=now(), error=None,
                       **recorded_settings(settings, max_concurrent=plan.max_concurrent))
         outcome = run_search(tuner, plan=plan, scheduler=scheduler, writer=writer)
         return finish(outcome, options=settings, writer=writer, mnist=mnist,
@@ -92,9 +93,15 @@ def _check_not_running(writer: RecordWriter, *, name: str) -> None:
 def _restored_search(tune_path: str, plan: SearchPlan, split: SearchSplit, *, writer: RecordWriter,
                      budget_s: float) -> tuple[tune.Tuner, object]:
     """Tune's saved search, given the time budget it has left and the trials ASHA stopped (from
-    the study, which commits every trial's end as it happens: a killed driver wrote no table)."""
+    the study, which commits every trial's end as it happens: a killed driver wrote no table).
+
+    Unfinished trials go on from their last epoch. So do the failed trials of a run that
+    failed (a trial refused its GPU stopped it, say: the refused trials are run again on the
+    mended cluster; Tune keeps counting their failures against ``--max-failures``); an
+    interrupted run's failed trials stay failed."""
+    failed_run = writer.record.state == "failed"
     tuner = tune.Tuner.restore(tune_path, trainable=make_trainable(plan, split),
-                               resume_unfinished=True, resume_errored=False, restart_errored=False)
+                               resume_unfinished=True, resume_errored=failed_run, restart_errored=False)
     spent = writer.record.search_seconds
     remaining = max(1.0, budget_s - spent)
     restored_tune_config(tuner).time_budget_s = remaining

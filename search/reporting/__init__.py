@@ -2,7 +2,7 @@
 the listing of past runs and the lines that say how to watch a run. Reads the run folder's
 files only: no Ray, no training, nothing unpickled."""
 
-from search.reporting._closing_table import summary_table
+from search.reporting._closing_table import summary_table, trained_line
 from search.reporting._render import ReportError, render_report
 from search.reporting._runs_listing import format_runs, list_runs, list_runs_at
 from search.reporting._watch import dashboard_line, watch_lines
@@ -15,5 +15,6 @@ __all__ = [
     "list_runs_at",
     "render_report",
     "summary_table",
+    "trained_line",
     "watch_lines",
 ]

@@ -34,3 +34,14 @@ def summary_table(rows: list[dict[str, Any]], *, top: int = TOP_TRIALS) -> str:
                      f"{', '.join(f'{count} {state}' for state, count in sorted(states.items()))}; "
                      f"see the state and error columns of trials.parquet)")
     return "\n".join(lines)
+
+
+def trained_line(devices: str | None, retries: int | None) -> str:
+    """Where a search's trials trained and how many times Tune ran a trial again after a
+    failure, in one line (the closing lines and the report): ``devices`` is ``run.json``'s
+    ``trial_devices`` ("52 trials on 4 x NVIDIA A10G, 4 a GPU"), ``retries`` its ``trial_retries``
+    (None: a run of an older version, which did not count them)."""
+    line = f"trained: {devices or 'no trial reported where it trained'}"
+    if retries is None:
+        return line
+    return line + f"; {retries} {'retry' if retries == 1 else 'retries'} of a trial after a failure (a lost node, a crash)"

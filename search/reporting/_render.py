@@ -13,7 +13,7 @@ from typing import Any
 
 from search.reporting._front import best_within_budgets, front_chart
 from search.reporting._plots import accuracy_vs_parameters, importance_chart, learning_curves, optimization_history
-from search.reporting._closing_table import summary_table
+from search.reporting._closing_table import summary_table, trained_line
 from search.reporting._markup import Block, to_html, to_markdown
 from search.run_folder import (
     BEST_CONFIG_FILE,
@@ -307,6 +307,11 @@ def _search_blocks(record: RunRecord, trials: list[dict[str, Any]]) -> list[Bloc
             f"({', '.join(f'{count} {state}' for state, count in sorted(states.items())) or 'no states'}); "
             f"best validation accuracy {best:.4f}." if best is not None else f"{len(trials)} trials; none scored.")
     blocks: list[Block] = [("h2", "Search"), ("p", text)]
+    if record.error:
+        blocks.append(("p", f"The search failed: {record.error}"))
+    if record.trial_devices is not None or record.trial_retries is not None:  # None: an older version's run
+        where = trained_line(record.trial_devices, record.trial_retries)
+        blocks.append(("p", where[0].upper() + where[1:] + "."))
     if any(row.get("best_val_accuracy") is not None for row in trials):
         blocks.append(("pre", summary_table(trials)))
     return blocks

@@ -1,9 +1,10 @@
 """The runs in a results folder (``python -m search.runs``), one line each.
 
 For every ``RESULTS/NAME/run.json``: name, space, objective and parameter budget, start time, trials, best validation
-accuracy, best confirmed test accuracy and verdict (where the run was confirmed), and state
+accuracy, best confirmed test accuracy and verdict (where the run was confirmed), state
 (finished, interrupted, failed, running, or "driver gone": it says running but its driver
-died, see ``run_folder.driver_gone``; ``--resume`` continues it). Reads JSON and Parquet only: nothing in a results
+died, see ``run_folder.driver_gone``; ``--resume`` continues it), and where its trials trained
+("CPU", "NVIDIA A10G"). Reads JSON and Parquet only: nothing in a results
 folder is unpickled or executed. A storage URI (``s3://``, ``gs://``, ``file://``, as
 ``search.run --results`` takes) is read the same way: each run's ``run.json``, Parquet files
 and, for a run with neither trial table nor trial count, Tune's ``result.json`` files are
@@ -12,6 +13,8 @@ downloaded into a temporary folder first.
 Where the figures come from, first found wins:
 - trials and best validation accuracy: ``trials.parquet``; else ``run.json`` (``trials``,
   ``best_val_accuracy``); else, for a run still going, Tune's ``tune/*/result.json`` lines;
+- where the trials trained: the ``device`` column of ``trials.parquet``; else ``run.json``'s
+  ``trial_devices``;
 - best confirmed test accuracy and verdict: ``confirm.parquet`` (written by the confirmation):
   the best mean test accuracy over seeds of a searched configuration, and how many
   configurations beat the notebook by the rule of ``search.verdict``.
@@ -46,7 +49,8 @@ from search.verdict import beats_notebook, published_bar, summarize
 # The columns of confirm.parquet a verdict needs (not the per-image correctness).
 _CONFIRM_COLUMNS = ("name", "kind", "seed", "test_accuracy", "test_loss", "epochs", "num_params", "seconds",
                     "cached", "error")
-_ROW = "{name:<26} {space:<5} {search:<14} {started:<16} {trials:>6} {val:>8} {test:>9}  {verdict:<12} {state}"
+_ROW = ("{name:<26} {space:<5} {search:<14} {started:<16} {trials:>6} {val:>8} {test:>9}  {verdict:<12} {state:<12} "
+        "{trained}")
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class RunSummary:
     verdict: str | None
     state: str
     search: str = "accuracy"  # the objective, and the parameter budget if any: "pareto <=5k"
+    trained: str | None = None  # where the trials trained: "CPU", "NVIDIA A10G", "CPU, NVIDIA A10G"
 
 
 def list_runs(results: Path) -> list[RunSummary]:
@@ -97,6 +102,7 @@ def summarize_run(run_dir: Path) -> RunSummary:
     except (OSError, ValueError):
         return RunSummary(run_dir.name, "?", "?", None, None, None, None, "unreadable run.json")
     trials, best_val = _trial_figures(run_dir, record)
+    trained = _trained_on(run_dir) or record.trial_devices
     best_test, verdict = _confirmation(run_dir, threshold=published_bar(record.data))
     return RunSummary(
         name=str(record.name or run_dir.name),
@@ -109,6 +115,7 @@ def summarize_run(run_dir: Path) -> RunSummary:
         state="driver gone" if driver_gone(record) else str(record.state or "unknown"),
         search=record.objective + (f" <={int(record.max_params) / 1000:g}k"
                                    if record.max_params is not None else ""),
+        trained=trained,
     )
 
 
@@ -124,6 +131,19 @@ def _trial_figures(run_dir: Path, record: RunRecord) -> tuple[int | None, float 
     if record.trials is not None:
         return int(record.trials), _float(record.best_val_accuracy)
     return _live_trial_figures(run_dir)
+
+
+def _trained_on(run_dir: Path) -> str | None:
+    """The devices the run's trials trained on, from ``trials.parquet`` ("CPU", "NVIDIA A10G";
+    several joined); None where no trial recorded its device (an older run, or none trained)."""
+    trials_file = run_dir / TRIALS_FILE
+    if not trials_file.is_file():
+        return None
+    try:
+        devices = {row["device"] for row in read_rows(trials_file, columns=["device"]) if row.get("device")}
+    except (OSError, ValueError):
+        return None
+    return ", ".join(sorted(str(device).removeprefix("GPU: ") for device in devices)) or None
 
 
 def _live_trial_figures(run_dir: Path) -> tuple[int | None, float | None]:
@@ -160,7 +180,7 @@ def format_runs(runs: list[RunSummary], results: Path | str) -> str:
     if not runs:
         return f"no runs in {results} (a run is a folder with a {RUN_FILE})"
     header = _ROW.format(name="name", space="space", search="search", started="started", trials="trials",
-                         val="best val", test="best test", verdict="verdict", state="state")
+                         val="best val", test="best test", verdict="verdict", state="state", trained="trained on")
     lines = [f"{len(runs)} run(s) in {results}", header, "-" * len(header)]
     for run in runs:
         lines.append(_ROW.format(
@@ -168,7 +188,7 @@ def format_runs(runs: list[RunSummary], results: Path | str) -> str:
             space=run.space[:5], search=run.search[:14], started=run.started[:16],
             trials="-" if run.trials is None else str(run.trials),
             val=_score(run.best_val_accuracy), test=_score(run.best_test_accuracy),
-            verdict=(run.verdict or "-")[:12], state=run.state,
+            verdict=(run.verdict or "-")[:12], state=run.state, trained=run.trained or "-",
         ))
     return "\n".join(lines)
 

@@ -2,6 +2,7 @@
 where it lives (a local folder, a shared file system, or a storage URI). No Ray, no Keras."""
 
 from search.run_folder._columns import config_columns, config_from_row, hyperparameter_names, rows_table
+from search.run_folder._devices import DEVICE_COLUMNS, device_columns, where_trained
 from search.run_folder._files import atomic_write_bytes, read_json, read_rows, write_json, write_parquet
 from search.run_folder._layout import (
     BEST_CONFIG_FILE,
@@ -60,6 +61,7 @@ from search.run_folder._tune_results import trial_results
 __all__ = [
     "BEST_CONFIG_FILE",
     "COMPLETED",
+    "DEVICE_COLUMNS",
     "CUT_AT_TARGET",
     "CUT_BY_BUDGET",
     "EARLY_STOPPED",
@@ -90,6 +92,7 @@ __all__ = [
     "check_run_uri",
     "config_columns",
     "config_from_row",
+    "device_columns",
     "driver_gone",
     "driver_identity",
     "folder_names_at",
@@ -115,6 +118,7 @@ __all__ = [
     "staging_folder",
     "trial_results",
     "where",
+    "where_trained",
     "write_json",
     "write_parquet",
 ]

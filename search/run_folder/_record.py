@@ -136,7 +136,9 @@ class Confirmation(_JsonGroup):
     """What the confirmation did (``confirmation``), written when it ends; an interrupted
     confirmation writes ``{"state": "interrupted"}`` alone."""
 
-    state: str | None = None  # "interrupted", or None: it finished
+    state: str | None = None  # "interrupted", "failed" (``error`` says why), or None: it finished
+    error: str | None = None  # the one line a failed confirmation ended with
+    devices: str | None = None  # where its jobs trained, in words (``run_folder.where_trained``)
     top_k: int | None = None
     seeds: list[int] = field(default_factory=list)
     train_images: int | None = None  # each model was trained on
@@ -167,6 +169,8 @@ class Confirmation(_JsonGroup):
     def to_json(self) -> dict[str, Any]:
         if self.interrupted:
             return {**self.extra, "state": self.state}
+        if self.state == "failed":
+            return {**self.extra, "state": self.state, "error": self.error}
         document = super().to_json()
         if self.state is None:
             document.pop("state", None)
@@ -208,6 +212,7 @@ class RunRecord(_JsonGroup):
     cluster_resources: dict[str, float] = field(default_factory=dict)
     waited_for_nodes_s: float | None = None  # before the search and its budget began
     versions: dict[str, str] = field(default_factory=dict)
+    keras_backend: str | None = None  # the Keras backend the run's trials and jobs train with
     # Its state: "running", "interrupted", "failed" or "finished" (the search's; see ``confirmation``).
     started: str | None = None
     ended: str | None = None
@@ -223,6 +228,9 @@ class RunRecord(_JsonGroup):
     trials: int | None = _later()
     best_val_accuracy: float | None = _later(written_with="trials")
     trial_states: dict[str, int] | None = _later(written_with="trials")
+    trial_devices: str | None = _later()  # where the trials trained, in words (``run_folder.where_trained``)
+    trial_retries: int | None = _later()  # trials run again after their worker was lost (a spot reclaim, a crash)
+    error: str | None = _later()  # the one line a failed search ended with (a GPU its backend cannot use, say)
     stopped_at_target: TargetHit | None = _group(TargetHit, later=True)
     confirmation: Confirmation | None = _group(Confirmation, later=True)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)

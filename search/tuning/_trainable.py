@@ -7,6 +7,11 @@ for every model a process trains, which would otherwise pile up in a reused acto
 imported in that process only, never in the driver or the actor. A trial Tune runs again
 (its worker was lost, or the search resumed after its driver was killed) goes on from its
 last checkpoint.
+
+Each epoch's report says where the trial trains (the ``device_*`` columns of
+``search.run_folder.device_columns``): a GPU trial's process checks, before it trains, that its
+backend sees the GPU Ray gave it, and refuses with ``mnist_models.DeviceError`` otherwise,
+which ends the search (``_device_refusal``).
 """
 
 from __future__ import annotations
@@ -21,21 +26,24 @@ import ray
 from ray import tune
 
 from mnist_models import SearchSplit, TrainingProcess, trial_seed
+from search.run_folder import device_columns
 
 # One training process per trial actor (a Ray worker process), kept across the trials it runs.
-_PROCESSES: dict[tuple[int, bool], TrainingProcess] = {}
+_PROCESSES: dict[tuple[int, float], TrainingProcess] = {}
 
 
 def train_trial(
-    config: dict[str, Any], *, split: SearchSplit, run_seed: int, threads: int, use_gpu: bool
+    config: dict[str, Any], *, split: SearchSplit, run_seed: int, threads: int, gpu_share: float
 ) -> None:
-    """Train ``config`` on ``split`` and report validation accuracy to Tune each epoch."""
-    process = training_process(threads=threads, use_gpu=use_gpu)
+    """Train ``config`` on ``split`` with ``gpu_share`` of a GPU (0: on the CPU) and report
+    validation accuracy, and where it trains, to Tune each epoch."""
+    process = training_process(threads=threads, gpu_share=gpu_share)
     node_id = ray.get_runtime_context().get_node_id()
 
     def report(figures: dict[str, Any], folder: str) -> None:
         # The trial slot's memory: this actor's and its training process's.
-        metrics = {**figures, "node_id": node_id, "worker_rss_mb": resident_mb() + process.resident_mb()}
+        metrics = {**figures, "node_id": node_id, "worker_rss_mb": resident_mb() + process.resident_mb(),
+                   **device_columns(process.placement)}
         # Tune copies the checkpoint folder into the trial's storage before report returns.
         tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
 
@@ -49,11 +57,11 @@ def train_trial(
             process.recycle_if_grown()
 
 
-def training_process(*, threads: int, use_gpu: bool) -> TrainingProcess:
+def training_process(*, threads: int, gpu_share: float) -> TrainingProcess:
     """This actor's training process (started at its first trial)."""
-    key = (threads, use_gpu)
+    key = (threads, float(gpu_share))
     if key not in _PROCESSES:
-        _PROCESSES[key] = TrainingProcess(threads=threads, use_gpu=use_gpu)
+        _PROCESSES[key] = TrainingProcess(threads=threads, use_gpu=gpu_share > 0, gpu_share=gpu_share)
     return _PROCESSES[key]
 
 

@@ -10,6 +10,7 @@ from search.run_folder import (
     COMPLETED,
     CUT_AT_TARGET,
     CUT_BY_BUDGET,
+    DEVICE_COLUMNS,
     EARLY_STOPPED,
     FAILED,
     INTERRUPTED,
@@ -23,13 +24,17 @@ ITERATION = "training_iteration"
 def trial_rows(trials: Iterable[Any], results: Iterable[Any], stopped_early: set[str], *,
                interrupted: bool = False, at_target: bool = False, columns: dict[str, Any] | None = None,
                ) -> list[dict[str, Any]]:
-    """One row per Tune trial: id, state, every hyperparameter, epochs, scores, node.
+    """One row per Tune trial: id, state, every hyperparameter, epochs, scores, node, where it
+    trained (the ``device_*`` columns of its last report; None where it reported nothing) and
+    how many times Tune ran it again after a failure (``retries``).
 
     ``trials`` are Tune's trials and ``results`` the ``Result`` objects of their
     ``ResultGrid``, paired by their trial folder;
     ``stopped_early`` holds the ids of trials that ASHA stopped before their last epoch;
     when the search was ``interrupted``, trials cut short are "interrupted" (resumable), and when
-    it ended ``at_target`` (``--stop-at``) "cut_at_target", not "cut_by_budget". ``columns`` are
+    it ended ``at_target`` (``--stop-at``) "cut_at_target", not "cut_by_budget"; a trial that
+    failed but was to be run again (Tune's status not ERROR) is "interrupted" too when the
+    search was, with its error kept in ``error``. ``columns`` are
     the same on every row (the run's objective and parameter budget).
     """
     by_path = {str(result.path): result for result in results}
@@ -50,7 +55,7 @@ def _trial_row(trial: Any, result: Any, stopped_early: set[str], cut: str) -> di
     trial_id = str(trial.trial_id)
     epochs_run = len(curve)
     planned_epochs = int(config.get("epochs", 0) or 0)
-    if trial.status == "ERROR" or error is not None:
+    if trial.status == "ERROR" or (error is not None and cut != INTERRUPTED):
         state = FAILED
     elif epochs_run >= planned_epochs and epochs_run > 0:
         state = COMPLETED
@@ -78,9 +83,19 @@ def _trial_row(trial: Any, result: Any, stopped_early: set[str], cut: str) -> di
         "node_id": metrics.get("node_id"),
         "node_ip": metrics.get("node_ip"),
         "error": _error_text(error) or _error_text_of(trial),
+        "retries": _retries(trial),
     }
+    row.update({column: metrics.get(column) for column in DEVICE_COLUMNS})
     row.update(config_columns(config))
     return row
+
+
+def _retries(trial: Any) -> int:
+    """How many times Tune ran the trial again after a failure: every failure it counted
+    (``num_failures``: a lost node, a crash), but the last one where nothing ran after it (a
+    trial that failed for good, or one still waiting for its retry when the search stopped)."""
+    failures = int(getattr(trial, "num_failures", 0) or 0)
+    return max(0, failures - 1) if trial.status in ("ERROR", "PENDING") else failures
 
 
 def _reported(history: Any, column: str) -> list[float]:

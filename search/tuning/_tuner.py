@@ -16,6 +16,7 @@ from search.run_folder import STUDY_FILE, TUNE_FOLDER, is_shared_path
 from search.study import METRIC, MODE, make_sampler, open_study_storage
 from search.tuning._checkpoints import CHECKPOINTS_KEPT
 from search.tuning._curves import TrialCurves
+from search.tuning._device_refusal import DeviceRefusal
 from search.tuning._plan import SearchPlan
 from search.tuning._scheduler import (ASHA_GRACE_EPOCHS, SIZE_AWARE_GRACE_EPOCHS, BandedASHA, RecordingASHA,
                                       size_band)
@@ -111,10 +112,11 @@ def trial_band(config: dict[str, Any], *, by_size: bool, choices: Sequence[str] 
 def make_trainable(plan: SearchPlan, split: SearchSplit, *, function: Callable[..., None] = train_trial) -> Any:
     """``function`` (default: ``train_trial``; another one only from the scale benchmark, through
     ``make_tuner``) with its data in Ray's object store (put once, shared by every trial) and
-    the trial's resources; TensorFlow gets as many threads as the trial has CPUs."""
+    the trial's resources; TensorFlow gets as many threads as the trial has CPUs, and the
+    trial's training process its share of a GPU (which it checks it can use)."""
     threads = max(1, math.floor(plan.cpus_per_trial))
     with_data = tune.with_parameters(
-        function, split=split, run_seed=plan.seed, threads=threads, use_gpu=plan.gpus_per_trial > 0
+        function, split=split, run_seed=plan.seed, threads=threads, gpu_share=plan.gpus_per_trial
     )
     return tune.with_resources(with_data, {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial})
 
@@ -133,8 +135,10 @@ def make_tuner(plan: SearchPlan, split: SearchSplit, *, callbacks: list, schedul
     if stop is None and plan.stop_at is not None:
         stop = target = TargetReached(plan.run_dir, plan.stop_at)
     # TrialCurves takes the place of Tune's own TensorBoard logger; StudyCloser closes the
-    # Optuna trials that Tune ends without telling the searcher (time budget, target, failed reuse).
-    watchers = [StudyCloser(searcher, target=target), NoProgressCsv(), TrialCurves(plan.run_dir)]
+    # Optuna trials that Tune ends without telling the searcher (time budget, target, failed reuse);
+    # DeviceRefusal stops the search at the first trial refused its GPU.
+    watchers = [StudyCloser(searcher, target=target), NoProgressCsv(), TrialCurves(plan.run_dir),
+                DeviceRefusal(plan.run_dir)]
     return tune.Tuner(
         make_trainable(plan, split, function=function),
         tune_config=tune.TuneConfig(

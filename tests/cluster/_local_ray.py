@@ -76,9 +76,10 @@ class LocalRay:
             arguments += [f"--dashboard-port={self.dashboard_port}", "--dashboard-host=127.0.0.1"]
         self._start(arguments, "head", env)
 
-    def add_node(self, *, num_cpus: int, num_gpus: int = 0) -> None:
+    def add_node(self, *, num_cpus: int, num_gpus: int = 0, env: dict | None = None) -> None:
+        """A worker node; ``env`` is added to the cluster's environment for its processes."""
         self._start([f"--address={self.address}", f"--num-cpus={num_cpus}", f"--num-gpus={num_gpus}"],
-                    f"node{len(self.nodes)}", None)
+                    f"node{len(self.nodes)}", {**self.env, **(env or {})})
 
     def _start(self, arguments: list[str], name: str, env: dict | None) -> None:
         log = self.folder / f"{name}.log"

@@ -277,6 +277,18 @@ def test_setup_commands_install_the_project(config):
     )
 
 
+def test_a_gpu_worker_whose_backend_lists_no_gpu_fails_its_setup(config):
+    """The last setup step of every worker is the project's device check with ``--gpu``, after
+    the CUDA wheels are in: a worker that would train GPU trials on its CPU never joins
+    (``tests/mnist_models/test_device.py`` shows the command failing on this CPU machine)."""
+    prepared = check(config)
+    assert all(node["resources"].get("GPU", 0) >= 1 for name, node in prepared["available_node_types"].items()
+               if name != prepared["head_node_type"])
+    commands = prepared["worker_setup_commands"]
+    assert re.search(r"python -m mnist_models\.check_device --gpu$", commands[-1]), commands
+    assert any("and-cuda" in c for c in commands[:-1])
+
+
 # --- the versions every node installs ----------------------------------------------------
 
 
@@ -325,6 +337,19 @@ def test_every_dependency_is_pinned_to_the_version_installed_here():
         assert requirement.specifier.contains(pinned[name], prereleases=True), (
             f"pyproject.toml's {requirement} does not allow the pinned {pinned[name]}"
         )
+
+
+def test_the_jax_extra_is_pinned_to_the_version_installed_here():
+    import tomllib
+
+    with (ROOT / "pyproject.toml").open("rb") as stream:
+        extra = [Requirement(text) for text in tomllib.load(stream)["project"]["optional-dependencies"]["jax"]]
+    pinned = pins()
+    assert {canonicalize_name(requirement.name) for requirement in extra} == {"jax", "jaxlib"}
+    for requirement in extra:
+        name = canonicalize_name(requirement.name)
+        assert name in pinned and requirement.specifier.contains(pinned[name]), requirement
+        assert pinned[name] == version(requirement.name), f"{name} here differs from its pin"
 
 
 def test_the_head_only_boto3_is_pinned_too():

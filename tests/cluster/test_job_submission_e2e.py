@@ -6,9 +6,10 @@ authentication (``ray_start_head``, one head node for the module):
   running cluster by RAY_ADDRESS, which Ray sets for every job);
 - a search that asks for GPUs the cluster does not have yet: it waits, outside its time
   budget, until a node with one (logical) GPU joins a few seconds later. Ray hands a trial a
-  logical GPU without a real one, and the trial trains on the CPU
-  (``configure_tensorflow(use_gpu=True)`` only turns on memory growth for GPUs TensorFlow
-  finds), so the search runs to its end. This test adds that node: it runs last.
+  logical GPU without a real one; the device check would refuse it, so this node's processes
+  carry the project's explicit test seam (``mnist_models.TEST_SEAM_ENV``) and
+  train on the CPU, recording that they did, so the search runs to its end. This test adds
+  that node: it runs last.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 import pyarrow.parquet as pq
 import pytest
 
+from mnist_models import TEST_SEAM_ENV
 from tests.cluster._local_ray import RAY, LocalRay
 from tests.conftest import PROJECT_ROOT, PYTHON
 
@@ -123,7 +125,7 @@ def test_the_budget_does_not_run_while_the_cluster_starts_its_first_gpu_node(ray
         said_wait = time.monotonic()
         assert not (tmp_path / "results" / "late-node").exists(), "nothing is written while the search waits"
         time.sleep(DELAY_S)
-        cluster.add_node(num_cpus=1, num_gpus=1)
+        cluster.add_node(num_cpus=1, num_gpus=1, env=TEST_SEAM_ENV)
         joined = time.monotonic() - said_wait
         search.wait(timeout=TIMEOUT_S)
     finally:

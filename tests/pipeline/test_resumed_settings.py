@@ -75,7 +75,7 @@ def test_the_run_of_90ff321_resumes_with_the_settings_it_ran_with(monkeypatch) -
         "time_budget_s": 540.0, "objective": "accuracy", "max_params": None, "stop_at": None, "max_concurrent": 1,
         "cpus_per_trial": 1.0, "gpus_per_trial": 0.0,
         # Not in a run.json of 90ff321: from its command line, by today's parser.
-        "max_failures": 1, "confirm": True, "top_k": 1, "confirm_seeds": 1, "confirm_train_limit": 3000,
+        "max_failures": cli_defaults.DEFAULT_MAX_FAILURES, "confirm": True, "top_k": 1, "confirm_seeds": 1, "confirm_train_limit": 3000,
         "confirm_budget_s": 540.0,
     }
 

@@ -156,6 +156,22 @@ def test_a_run_without_confirmation_says_so_and_draws_the_search_figures(tmp_pat
     assert (folder / FIGURE_FILES["history"]).is_file() and (folder / FIGURE_FILES["curves"]).is_file()
 
 
+def test_the_search_says_where_its_trials_trained_and_the_retries_they_cost(tmp_path: Path) -> None:
+    folder = make_run_folder(tmp_path / "placed", confirmed=False)
+    assert "Trained:" not in render_report(folder)["md"].read_text(), "an older run recorded neither"
+    write_json(folder / "run.json", {**read_json(folder / "run.json"), "trial_devices": "12 trials on CPU",
+                                     "trial_retries": 1})
+    text = render_report(folder)["md"].read_text()
+    assert "Trained: 12 trials on CPU; 1 retry of a trial after a failure (a lost node, a crash)." in text
+
+
+def test_a_search_that_failed_says_its_one_line(tmp_path: Path) -> None:
+    folder = make_run_folder(tmp_path / "refused", confirmed=False)
+    line = "node gpu-1: given 0.5 of a GPU (CUDA_VISIBLE_DEVICES='0'), but Keras's tensorflow backend lists no GPU"
+    write_json(folder / "run.json", {**read_json(folder / "run.json"), "state": "failed", "error": line})
+    assert f"The search failed: {line}" in render_report(folder)["md"].read_text()
+
+
 def test_a_smoke_confirmation_is_flagged_as_not_a_result(tmp_path: Path) -> None:
     folder = make_run_folder(tmp_path / "smoke", confirm_train_limit=3_000)
     text = render_report(folder)["md"].read_text()

@@ -72,13 +72,31 @@ def test_it_lists_both_runs_oldest_first_with_their_figures_and_states(results: 
     lines = completed.stdout.splitlines()
     assert lines[0] == f"2 run(s) in {results.resolve()}"
     header = lines[1].split()
-    assert header[:5] == ["name", "space", "search", "started", "trials"] and header[-2:] == ["verdict", "state"]
+    assert header[:5] == ["name", "space", "search", "started", "trials"]
+    assert header[-4:] == ["verdict", "state", "trained", "on"]
     finished, interrupted = lines[3].split(), lines[4].split()
     assert finished == ["cnn-finished", "cnn", "accuracy", *local(FINISHED_START), "3", "0.9910", "0.9928", "beats", "(1)",
-                        "finished"]
+                        "finished", "-"]  # its trials.parquet predates the device columns
     assert interrupted == ["dense-interrupted", "dense", "accuracy", *local(INTERRUPTED_START), "2", "0.9700", "-", "-",
-                           "interrupted"]
+                           "interrupted", "-"]
     assert len(lines) == 5, "the cache folder (no run.json) is not a run"
+
+
+def test_it_says_where_a_runs_trials_trained_from_their_device_column(results: Path) -> None:
+    rows = [{"trial_id": "aaa", "state": "completed", "best_val_accuracy": 0.98, "device": "CPU"},
+            {"trial_id": "bbb", "state": "failed", "best_val_accuracy": None, "device": None}]
+    pq.write_table(pa.Table.from_pylist(rows), results / "cnn-finished" / "trials.parquet")
+    assert next(run for run in list_runs(results) if run.name == "cnn-finished").trained == "CPU"
+    rows[1]["device"] = "GPU: NVIDIA A10G"
+    pq.write_table(pa.Table.from_pylist(rows), results / "cnn-finished" / "trials.parquet")
+    assert next(run for run in list_runs(results) if run.name == "cnn-finished").trained == "CPU, NVIDIA A10G"
+
+
+def test_a_run_without_a_trial_table_says_where_from_its_record(results: Path) -> None:
+    (results / "dense-interrupted" / "run.json").write_text(json.dumps({
+        "name": "dense-interrupted", "space": "dense", "started": INTERRUPTED_START, "state": "interrupted",
+        "trial_devices": "2 trials on CPU"}))
+    assert next(run for run in list_runs(results) if run.name == "dense-interrupted").trained == "2 trials on CPU"
 
 
 def test_a_confirmed_run_that_beats_nothing_says_no(results: Path) -> None:

@@ -60,3 +60,37 @@ def test_an_epoch_reported_twice_counts_once_with_its_last_report() -> None:
     [row] = trial_rows([trial], [result], set())
     assert row["val_accuracy_per_epoch"] == [0.91, 0.95] and row["epochs_run"] == 2 and row["state"] == "completed"
     assert row["training_seconds"] == 10.0
+
+
+DEVICE = {"device_backend": "tensorflow", "device": "GPU: NVIDIA A10G", "device_seen": "NVIDIA A10G",
+          "device_visible_ids": "1", "device_gpu_share": 0.25, "device_node": "gpu-1"}
+
+
+def test_a_trial_row_says_where_its_last_epoch_trained_and_none_where_it_reported_nothing() -> None:
+    placed, silent = _trial("a", epochs=1), _trial("b", status="ERROR", epochs=1)
+    result = _result(placed, [0.9])
+    result.metrics.update(DEVICE)
+    rows = trial_rows([placed, silent], [result, _result(silent, [])], set())
+    assert {column: rows[0][column] for column in DEVICE} == DEVICE
+    assert all(rows[1][column] is None for column in DEVICE)
+
+
+def test_a_trial_row_counts_the_times_tune_ran_it_again_after_a_failure() -> None:
+    """Tune's ``num_failures`` counts every failure; the last one of a trial that failed for
+    good, or that waited for its retry when the search stopped, was not followed by a run."""
+    retried, failed, waiting = _trial("a", epochs=1), _trial("b", status="ERROR", epochs=1), _trial("c", "PENDING", 1)
+    retried.num_failures, failed.num_failures, waiting.num_failures = 2, 4, 1
+    fine = _trial("d", epochs=1)
+    rows = trial_rows([retried, failed, waiting, fine], [_result(retried, [0.9]), _result(failed, []),
+                                                         _result(waiting, []), _result(fine, [0.8])], set())
+    assert [row["retries"] for row in rows] == [2, 3, 0, 0]
+
+
+def test_a_trial_waiting_for_its_retry_when_the_search_stopped_is_interrupted_with_its_error() -> None:
+    """A search stopped at a trial refused its GPU: that trial runs again on --resume."""
+    trial = _trial(status="PENDING", epochs=2)
+    result = _result(trial, [])
+    result.error = RuntimeError("ray::ImplicitFunc.train()\nmnist_models._device.DeviceError: node gpu-1: given 0.5 ...")
+    [row] = trial_rows([trial], [result], set(), interrupted=True)
+    assert row["state"] == "interrupted" and row["error"].endswith("DeviceError: node gpu-1: given 0.5 ...")
+    assert trial_rows([trial], [result], set())[0]["state"] == "failed", "a search that ended keeps it failed"

@@ -42,7 +42,7 @@ def test_tensorflow_threads_match_the_trials_cpus(monkeypatch, tmp_path: Path, s
     monkeypatch.setattr(tuner.tune, "with_parameters", lambda fn, **kwargs: handed.update(kwargs) or fn)
     monkeypatch.setattr(tuner.tune, "with_resources", lambda fn, resources: handed.update(resources=resources) or fn)
     make_trainable(_plan(tmp_path, cpus_per_trial=2.0, gpus_per_trial=0.5), search_split(load_mnist(synthetic_npz), 0))
-    assert handed["threads"] == 2 and handed["use_gpu"] is True
+    assert handed["threads"] == 2 and handed["gpu_share"] == 0.5  # the training process checks it can use it
     assert handed["resources"] == {"cpu": 2.0, "gpu": 0.5}
 
 
