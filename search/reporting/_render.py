@@ -303,8 +303,8 @@ def _notebook_blocks(judgement: Judgement, confirmation: Confirmation) -> list[B
               "for the same architecture on [0, 1] pixels. The notebook's figures are single runs scored on the "
               "test set it also used as validation data."),
         ("table", ["model", "notebook (one run)", "re-measured mean", "re-measured min", "seeds from the cache"], rows),
-        ("p", f"Re-measurements are cached per data checksum, seed, training images and library versions in "
-              f"`{cache}`; delete that folder to measure again."),
+        ("p", f"Re-measurements are cached per data checksum, seed, training images, library versions and Keras "
+              f"backend in `{cache}`; delete that folder to measure again."),
     ]
 
 

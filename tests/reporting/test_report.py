@@ -163,7 +163,7 @@ def test_where_the_confirmation_trained_and_a_backend_other_than_tensorflow_are_
     text = render_report(run_folder)["md"].read_text()
     assert "Where the confirmation's jobs trained: 7 jobs on CPU." in text
     assert "7 job(s) trained (7 jobs on CPU)" in text
-    assert "Keras backend" not in text and "backend, the notebook's models re-measured" not in text
+    assert "- Keras backend" not in text and "backend, the notebook's models re-measured" not in text
     write_json(run_folder / "run.json", {**info, "keras_backend": "jax"})
     text = render_report(run_folder)["md"].read_text()
     assert "Every model was trained with Keras's jax backend, the notebook's models re-measured on it." in text
