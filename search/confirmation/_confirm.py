@@ -8,7 +8,10 @@ optimizers; their measurements are cached (``_notebook_cache``).
 
 Three steps: the plan (candidates, cached measurements, the jobs that fit the budget), the
 run (the jobs on the search's Ray cluster, longest first, as many at once as the search ran
-trials) and the write (``confirm.parquet``, the best model, the verdict in the terminal).
+trials) and the write (``confirm.parquet``, the best model, the verdict in the terminal, where
+the jobs trained). A job refused for its device stops the confirmation with
+``mnist_models.DeviceError`` before anything is written; the notebook measurements made until
+then are in the cache.
 """
 
 from __future__ import annotations
@@ -30,7 +33,14 @@ from search.confirmation._job import confirm_row, sort_rows
 from search.confirmation._notebook_cache import BaselineCache, cache_key
 from search.confirmation._plan import BudgetFit, Job, fit_to_budget, plan_jobs, plan_jobs_of
 from search.confirmation._pool import PoolSettings, run_jobs
-from search.run_folder import BEST_MODEL_FILE, CONFIRM_FILE, SMALLEST_MODEL_FILE, rows_table, write_parquet
+from search.run_folder import (
+    BEST_MODEL_FILE,
+    CONFIRM_FILE,
+    SMALLEST_MODEL_FILE,
+    rows_table,
+    where_trained,
+    write_parquet,
+)
 from search.verdict import NOTEBOOK_PUBLISHED_BEST, headline, judge, verdict_table
 
 
@@ -52,6 +62,7 @@ class ConfirmSettings:
     budget_s: float | None = None  # most estimated wall seconds of training; None: no limit
     objective: str = "accuracy"  # "pareto": the configurations are chosen along the validation front
     threshold: float | None = NOTEBOOK_PUBLISHED_BEST  # the published bar of the verdict (None: other data)
+    keras_backend: str = "tensorflow"  # what the jobs train with: a notebook measurement is reused on the same one only
 
 
 @dataclass(frozen=True)
@@ -75,13 +86,14 @@ def confirm(settings: ConfirmSettings, *, run_dir: Path, trial_rows: list[dict[s
     _print_plan(plan, settings, split, cache, out)
     rows, models = run_confirmation(plan, split, settings, cache=cache, out=out)
     rows = sort_rows(rows)
+    devices = where_trained([row for row in rows if not row["cached"]], noun="job")
     write_parquet(run_dir / CONFIRM_FILE, rows_table(rows))
     judgement = judge(rows, threshold=settings.threshold)
     best = save_best_model(run_dir, judgement, rows, models, data_sha256=mnist.sha256,
                            train_images=plan.train_images, versions=settings.versions)
     wall_s = time.monotonic() - started
-    _print_outcome(judgement, settings, plan, best=best, wall_s=wall_s, run_dir=run_dir, out=out)
-    return _section(settings, plan, split, best=best, wall_s=wall_s, cache=cache)
+    _print_outcome(judgement, settings, plan, best=best, wall_s=wall_s, devices=devices, run_dir=run_dir, out=out)
+    return _section(settings, plan, split, best=best, wall_s=wall_s, devices=devices, cache=cache)
 
 
 def plan_confirmation(settings: ConfirmSettings, trial_rows: list[dict[str, Any]], *, split: FinalSplit,
@@ -96,7 +108,8 @@ def plan_confirmation(settings: ConfirmSettings, trial_rows: list[dict[str, Any]
     notebook = notebook_candidates(rows_with_size, train_images=train_images, max_epochs=settings.notebook_max_epochs)
     device = "gpu" if settings.gpus_per_job > 0 else "cpu"
     keys = {(c.name, seed): cache_key(model=c.name, config=c.config, seed=seed, data_sha256=data_sha256,
-                                      train_images=train_images, versions=settings.versions, device=device)
+                                      train_images=train_images, versions=settings.versions, device=device,
+                                      backend=settings.keras_backend)
             for c in notebook for seed in settings.seeds}
     cached_rows = []
     for candidate in notebook:
@@ -157,7 +170,7 @@ def _print_plan(plan: ConfirmPlan, settings: ConfirmSettings, split: FinalSplit,
 
 
 def _print_outcome(judgement: Any, settings: ConfirmSettings, plan: ConfirmPlan, *, best: str | None,
-                   wall_s: float, run_dir: Path, out: TextIO) -> None:
+                   wall_s: float, devices: str | None, run_dir: Path, out: TextIO) -> None:
     print(f"\n{verdict_table(judgement)}\n\n{headline(judgement)}", file=out)
     if settings.train_limit:
         capped = (f" and the notebook models for at most {settings.notebook_max_epochs} epoch(s)"
@@ -167,12 +180,13 @@ def _print_outcome(judgement: Any, settings: ConfirmSettings, plan: ConfirmPlan,
     small = judgement.smallest_beating
     smallest = (f", {SMALLEST_MODEL_FILE} ({small.name}, {small.num_params:,} parameters)"
                 if small is not None and (run_dir / SMALLEST_MODEL_FILE).is_file() else "")
-    print(f"confirmation: {len(plan.jobs)} job(s) in {wall_s:.0f} s; {CONFIRM_FILE}"
+    trained = f" ({devices})" if devices else ""
+    print(f"confirmation: {len(plan.jobs)} job(s) in {wall_s:.0f} s{trained}; {CONFIRM_FILE}"
           + (f", {BEST_MODEL_FILE} ({best})" if best else "") + smallest + f" in {run_dir}", file=out, flush=True)
 
 
 def _section(settings: ConfirmSettings, plan: ConfirmPlan, split: FinalSplit, *, best: str | None, wall_s: float,
-             cache: BaselineCache) -> dict[str, Any]:
+             devices: str | None, cache: BaselineCache) -> dict[str, Any]:
     """What ``run.json`` records of the confirmation (under ``confirmation``)."""
     return {
         "top_k": settings.top_k,
@@ -193,6 +207,7 @@ def _section(settings: ConfirmSettings, plan: ConfirmPlan, split: FinalSplit, *,
         "notebook_from_cache": len(plan.cached_rows),
         "cache_folder": str(cache.folder),
         "wall_s": round(wall_s, 1),
+        "devices": devices,
         "best_model": best,
         "objective": settings.objective,
         "threshold": settings.threshold,

@@ -1,6 +1,8 @@
 """One confirmation job: train a configuration from scratch with one seed, score it once on test.
 
-No Ray here: the pool's actors call ``confirm_job``, and so can a test.
+No Ray here: the pool's actors call ``confirm_job``, and so can a test. A job first finds where
+it trains and refuses, before training, a GPU share that its Keras backend cannot use: Ray
+hands out a node's GPUs whatever the backend sees, and such a job would train on the CPU.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from mnist_models import FinalSplit, configure_tensorflow, fit_config
+from mnist_models import FinalSplit, check_placement, configure_tensorflow, fit_config, keras_backend, placement
 from search.confirmation._plan import Job
-from search.run_folder import BEST_MODEL_FILE, config_columns
+from search.run_folder import BEST_MODEL_FILE, DEVICE_COLUMNS, config_columns, device_columns
 from spaces import NOTEBOOK_POINTS
 
 EVAL_BATCH_SIZE = 1024
@@ -23,15 +25,19 @@ LOSS_EPSILON = 1e-7  # Keras clips probabilities the same way in its cross-entro
 
 def confirm_job(
     config: Mapping[str, Any], split: FinalSplit, *, seed: int, train_limit: int | None,
-    threads: int, use_gpu: bool, keep_model: bool = False,
+    threads: int, gpu_share: float, keep_model: bool = False,
 ) -> dict[str, Any]:
     """Train ``config`` from scratch on the training images with ``seed``; score it once on test.
 
     Returns test accuracy and loss, training seconds, parameter count, the per-image
-    correctness vector (for paired statistics) and, with ``keep_model``, the saved model's
-    bytes (a ``.keras`` file).
+    correctness vector (for paired statistics), where it trained (the ``device_*`` columns)
+    and, with ``keep_model``, the saved model's bytes (a ``.keras`` file). Raises
+    ``mnist_models.DeviceError`` before training when given ``gpu_share`` of a GPU that the
+    backend does not list.
     """
-    configure_tensorflow(threads=threads, use_gpu=use_gpu)
+    configure_tensorflow(threads=threads, use_gpu=gpu_share > 0)
+    where = placement(keras_backend(), gpu_share=gpu_share)
+    check_placement(where)
     # Lazy: the driver imports this module to hand the job to Ray, and never pays for Keras.
     import keras
 
@@ -55,6 +61,7 @@ def confirm_job(
         "num_params": int(model.count_params()),
         "train_images": int(x_train.shape[0]),
         "test_correct": correct,
+        **device_columns(where),
     }
     if keep_model:
         result["model_bytes"] = _model_bytes(model)
@@ -69,7 +76,9 @@ def _model_bytes(model: Any) -> bytes:
 
 
 def confirm_row(job: Job, result: Mapping[str, Any], *, cached: bool = False) -> dict[str, Any]:
-    """One row of ``confirm.parquet``: a configuration x seed, with its hyperparameters."""
+    """One row of ``confirm.parquet``: a configuration x seed, with its hyperparameters and where
+    it trained (a cached measurement: where it was measured; None for a cache entry written
+    before the device was recorded, and for a job that failed)."""
     candidate = job.candidate
     correct = result.get("test_correct")
     row: dict[str, Any] = {
@@ -90,6 +99,7 @@ def confirm_row(job: Job, result: Mapping[str, Any], *, cached: bool = False) ->
         "cached": cached,
         "node_id": result.get("node_id"),
         "error": result.get("error"),
+        **{column: result.get(column) for column in DEVICE_COLUMNS},
         "test_correct": None if correct is None else [bool(value) for value in np.asarray(correct)],
     }
     row.update(config_columns(candidate.config))

@@ -4,8 +4,10 @@ The notebook's three models are re-measured with every run's confirmation seeds;
 depends only on the data, the model, the seed, the training images and the libraries that
 trained it. Each measurement is one small JSON file in ``RESULTS/.notebook-cache/``, named
 by the model, the seed and a hash of everything it depends on (the key). Another seed,
-another data checksum or another TensorFlow/Keras/NumPy/Python version is another key, so
-a stale measurement is never used; delete the folder to measure again from scratch.
+another data checksum, another TensorFlow/Keras/NumPy/Python version or another Keras backend
+is another key, so a stale measurement is never used, and a run on JAX re-measures the
+notebook's models on JAX rather than comparing its models with TensorFlow's figures; delete the
+folder to measure again from scratch.
 JSON only: nothing in the cache is executed or unpickled.
 """
 
@@ -23,25 +25,31 @@ import numpy as np
 from search.run_folder import NOTEBOOK_CACHE_FOLDER, atomic_write_bytes
 
 CACHE_FORMAT = 1
-# The libraries whose versions change what training produces.
+# The libraries whose versions change what training produces (and, on another Keras backend, that backend's).
 KEY_LIBRARIES = ("python", "tensorflow", "keras", "numpy")
+DEFAULT_BACKEND = "tensorflow"
 
 
 def cache_key(
     *, model: str, config: Mapping[str, Any], seed: int, data_sha256: str, train_images: int,
-    versions: Mapping[str, str], device: str,
+    versions: Mapping[str, str], device: str, backend: str,
 ) -> dict[str, Any]:
-    """Everything a notebook model's measurement depends on, as plain JSON values."""
-    return {
+    """Everything a notebook model's measurement depends on, as plain JSON values.
+
+    The Keras backend is in the key only when it is not TensorFlow, so that the measurements a
+    TensorFlow run cached before the backend was a choice are still found."""
+    libraries = KEY_LIBRARIES if backend == DEFAULT_BACKEND else (*KEY_LIBRARIES, backend)
+    key = {
         "format": CACHE_FORMAT,
         "model": model,
         "config": dict(sorted(config.items())),
         "seed": int(seed),
         "data_sha256": data_sha256,
         "train_images": int(train_images),
-        "versions": {name: versions.get(name, "unknown") for name in KEY_LIBRARIES},
+        "versions": {name: versions.get(name, "unknown") for name in libraries},
         "device": device,
     }
+    return key if backend == DEFAULT_BACKEND else {**key, "backend": backend}
 
 
 class BaselineCache:

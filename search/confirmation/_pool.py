@@ -2,7 +2,9 @@
 
 Each actor holds one trial's CPUs and GPUs and imports TensorFlow once; it takes the next
 job as soon as it is free. A job that raises comes back as ``{"error": ...}``; an actor that
-dies is replaced, and the other jobs go on.
+dies is replaced, and the other jobs go on. A job refused for its device
+(``mnist_models.DeviceError``) stops the pool at once: every other job would be given the same
+GPU share on the same kind of node, and would train on the CPU or be refused too.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any, Callable, Sequence
 
 import ray
 
-from mnist_models import FinalSplit, configure_tensorflow
+from mnist_models import DeviceError, FinalSplit, configure_tensorflow
 from search._text import last_line
 from search.confirmation._job import confirm_job
 from search.confirmation._plan import Job
@@ -31,10 +33,19 @@ class PoolSettings:
 def run_jobs(jobs: Sequence[Job], split: FinalSplit, settings: PoolSettings, *,
              on_done: Callable[[Job, dict[str, Any]], None] | None = None) -> list[tuple[Job, dict[str, Any]]]:
     """Run ``jobs`` on the Ray cluster, ``settings.concurrency`` at a time, in the given order;
-    ``on_done`` sees each job's result as it comes. Returns (job, result) in finishing order."""
+    ``on_done`` sees each job's result as it comes. Returns (job, result) in finishing order.
+    Raises ``DeviceError`` (its one line) as soon as a job is refused for its device; the
+    jobs still running are cancelled and the rest are not started."""
     if not jobs:
         return []
-    pool = _Pool(split, settings, size=max(1, min(settings.concurrency, len(jobs))))
+    return drain(_Pool(split, settings, size=max(1, min(settings.concurrency, len(jobs)))), jobs, on_done=on_done)
+
+
+def drain(pool: Any, jobs: Sequence[Job], *,
+          on_done: Callable[[Job, dict[str, Any]], None] | None = None) -> list[tuple[Job, dict[str, Any]]]:
+    """Give ``pool``'s workers (``workers``, ``running``, ``dispatch``, ``next_result``,
+    ``close``, as ``_Pool`` has them) the jobs in order, each the next job when it is free;
+    ``pool`` is closed however it ends."""
     pending = list(jobs)
     finished: list[tuple[Job, dict[str, Any]]] = []
     try:
@@ -53,6 +64,16 @@ def run_jobs(jobs: Sequence[Job], split: FinalSplit, settings: PoolSettings, *,
     return finished
 
 
+def task_failure(error: BaseException) -> dict[str, Any]:
+    """A job's exception as its result, ``{"error": its last line}``; raises ``DeviceError``
+    with its one line instead when the job was refused for its device (Ray hands the job's
+    exception back as its ``cause``, or as an instance of both ``RayTaskError`` and it)."""
+    cause = getattr(error, "cause", None) or error
+    if isinstance(cause, DeviceError) or isinstance(error, DeviceError):
+        raise DeviceError(last_line(cause)) from None
+    return {"error": last_line(cause)}
+
+
 class _Pool:
     def __init__(self, split: FinalSplit, settings: PoolSettings, *, size: int) -> None:
         self._settings = settings
@@ -66,7 +87,7 @@ class _Pool:
         return self._worker_class.options(
             num_cpus=settings.cpus_per_job, num_gpus=settings.gpus_per_job,
             max_restarts=settings.max_failures, max_task_retries=settings.max_failures,
-        ).remote(threads=max(1, math.floor(settings.cpus_per_job)), use_gpu=settings.gpus_per_job > 0)
+        ).remote(threads=max(1, math.floor(settings.cpus_per_job)), gpu_share=settings.gpus_per_job)
 
     def dispatch(self, worker: Any, job: Job) -> None:
         future = worker.run.remote(dict(job.candidate.config), self._split_ref, seed=job.seed,
@@ -85,7 +106,7 @@ class _Pool:
             worker = self._new_worker()
             self.workers.append(worker)
         except ray.exceptions.RayTaskError as error:
-            result = {"error": last_line(error.cause if error.cause else error)}
+            result = task_failure(error)
         return job, worker, result
 
     def close(self) -> None:
@@ -100,14 +121,14 @@ class _Pool:
 class _ConfirmWorker:
     """A Ray actor that runs confirmation jobs; TensorFlow is imported once per actor."""
 
-    def __init__(self, *, threads: int, use_gpu: bool) -> None:
+    def __init__(self, *, threads: int, gpu_share: float) -> None:
         self._threads = threads
-        self._use_gpu = use_gpu
-        configure_tensorflow(threads=threads, use_gpu=use_gpu)
+        self._gpu_share = gpu_share
+        configure_tensorflow(threads=threads, use_gpu=gpu_share > 0)
 
     def run(self, config: dict[str, Any], split: FinalSplit, *, seed: int, train_limit: int | None,
             keep_model: bool) -> dict[str, Any]:
         result = confirm_job(config, split, seed=seed, train_limit=train_limit, threads=self._threads,
-                             use_gpu=self._use_gpu, keep_model=keep_model)
+                             gpu_share=self._gpu_share, keep_model=keep_model)
         result["node_id"] = ray.get_runtime_context().get_node_id()
         return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-from mnist_models import Mnist
+from mnist_models import DeviceError, Mnist
 from search.confirmation import ConfirmSettings, confirm
 from search.pipeline._search_step import RunFailed
 from search.reporting import render_report
@@ -21,8 +21,10 @@ def confirm_and_report(settings: ConfirmSettings | None, *, writer: RecordWriter
                        mnist: Mnist, resume: str, out: TextIO | None = None) -> None:
     """Confirm (unless ``settings`` is None: ``--no-confirm``) and write the report.
 
-    ``resume`` is the command that confirms again after an interrupt. Raises
-    ``ConfirmationInterrupted`` on Ctrl-C and ``RunFailed`` when the report cannot be written.
+    ``resume`` is the command that confirms again after an interrupt or a failure. Raises
+    ``ConfirmationInterrupted`` on Ctrl-C, and ``RunFailed`` when a job is refused for its device
+    (the one line, also recorded as the confirmation's ``error``; the search's results are kept)
+    or when the report cannot be written.
     """
     out = out or sys.stdout
     run_dir = writer.run_dir
@@ -35,6 +37,12 @@ def confirm_and_report(settings: ConfirmSettings | None, *, writer: RecordWriter
                   f"({TRIALS_FILE}) and notebook measurements already made are in the cache; confirm again "
                   f"with: {resume}", file=sys.stderr)
             raise ConfirmationInterrupted from None
+        except DeviceError as error:
+            writer.update(confirmation=Confirmation(state="failed", error=str(error)))
+            print(f"\nsearch.run: the confirmation stopped at its first job refused for its device; the search's "
+                  f"results are saved in {run_dir} ({TRIALS_FILE}) and notebook measurements already made are in "
+                  f"the cache; once the nodes are mended, confirm again with: {resume}", file=sys.stderr)
+            raise RunFailed(str(error)) from None
         writer.update(confirmation=Confirmation.from_json(section))
     try:
         paths = render_report(run_dir)

@@ -1,5 +1,5 @@
 """``--resume NAME``: continue an interrupted search with ``Tuner.restore``, or run an interrupted
-confirmation again."""
+or failed confirmation again."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ray import tune
 
-from mnist_models import Mnist, SearchSplit, load_mnist, search_split
+from mnist_models import Mnist, SearchSplit, keras_backend, load_mnist, search_split
 from search.cli import RunOptions, UsageError
 from search.pipeline._outcome import Outcome, confirm_and_report_outcome, finish
 from search.pipeline._run_location import pulled_run_folder
@@ -34,6 +34,11 @@ from search.study import trials_stopped_by
 from search.tuning import SearchPlan, make_trainable, restored_scheduler, restored_tune_config
 
 
+# A finished search whose confirmation ended in one of these states is confirmed again by --resume:
+# Ctrl-C, or a job refused for its device (on a cluster mended since).
+_CONFIRM_AGAIN = ("interrupted", "failed")
+
+
 def resume_run(options: RunOptions) -> Outcome:
     """Finished trials are kept, unfinished ones resumed or restarted, the searcher's state
     restored, and the time budget counted from what the run spent (a run whose driver was
@@ -50,7 +55,7 @@ def resume_run(options: RunOptions) -> Outcome:
         raise UsageError(f"--resume {name!r}: that run searched space {settings.space!r}, not "
                          f"{options.space!r}: drop --space, or start a new run with another --name")
     if record.state == "finished":
-        if record.confirmation is not None and record.confirmation.interrupted and settings.confirm:
+        if record.confirmation is not None and record.confirmation.state in _CONFIRM_AGAIN and settings.confirm:
             return _resume_confirmation(settings, writer=writer)
         raise UsageError(f"--resume {name!r}: that run already finished; nothing to resume: "
                          f"start a new run with another --name")
@@ -114,9 +119,11 @@ def _restored_search(tune_path: str, plan: SearchPlan, split: SearchSplit, *, wr
 
 
 def _resume_confirmation(settings: RunOptions, *, writer: RecordWriter) -> Outcome:
-    """The search finished but its confirmation was interrupted: run the confirmation again
-    from ``trials.parquet`` (the notebook's measurements already made come from the cache)."""
+    """The search finished but its confirmation was interrupted or failed: run the confirmation
+    again from ``trials.parquet`` (the notebook's measurements already made come from the
+    cache), on the Keras backend the run recorded."""
     run_dir, name = writer.run_dir, writer.run_dir.name
+    _same_backend(writer, name=name)
     mnist = _same_data(settings, name=name, writer=writer)
     rows = read_rows(run_dir / TRIALS_FILE)
     print(f"resuming run {name!r}: its search finished ({len(rows)} trials); confirming again", flush=True)
@@ -143,6 +150,15 @@ def _early_stopped_ids(run_dir: Path) -> set[str]:
     if not path.is_file():
         return set()
     return {row["trial_id"] for row in read_rows(path, columns=["trial_id", "state"]) if row["state"] == EARLY_STOPPED}
+
+
+def _same_backend(writer: RecordWriter, *, name: str) -> None:
+    """The run's Keras backend, refused if this process has another: the confirmation would
+    compare models trained on two backends (a record of an older version names none)."""
+    recorded, here = writer.record.keras_backend, keras_backend()
+    if recorded is not None and recorded != here:
+        raise UsageError(f"--resume {name!r}: that run trains with Keras's {recorded} backend, but this one would "
+                         f"use {here}: run it again with KERAS_BACKEND={recorded}")
 
 
 def _same_data(settings: RunOptions, *, name: str, writer: RecordWriter) -> Mnist:

@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from mnist_models import Mnist, SearchSplit
+from mnist_models import Mnist, SearchSplit, keras_backend
 from search.cli import RunOptions, parse_options
 from search.confirmation import ConfirmSettings, confirm_seeds
 from search.run_folder import (
@@ -61,6 +61,8 @@ def confirm_settings(options: RunOptions, record: RunRecord) -> ConfirmSettings 
         budget_s=options.confirm_budget_s,
         objective=options.objective,
         threshold=published_bar(record.data),
+        # The run's backend; a record of an older version lacks it: this process's, which the jobs inherit.
+        keras_backend=record.keras_backend or keras_backend(),
     )
 
 
@@ -84,6 +86,7 @@ def new_run_record(options: RunOptions, *, plan: SearchPlan, mnist: Mnist, split
         # node that holds a trial (a cluster launched with no GPU node, say).
         waited_for_nodes_s=round(cluster.waited_for_nodes_s, 1),
         versions=library_versions(),
+        keras_backend=keras_backend(),
         started=now(),
         ended=None,
         state="running",

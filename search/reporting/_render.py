@@ -126,6 +126,10 @@ def report_blocks(record: RunRecord, trials: list[dict[str, Any]], confirm_rows:
     blocks: list[Block] = [("h1", f"MNIST search `{record.name or '?'}`: space `{record.space or '?'}`")]
     if judgement is not None:
         blocks.append(("p", f"**{headline(judgement)}**"))
+    elif confirmation.state == "failed":
+        blocks.append(("p", f"**The confirmation failed:** {confirmation.error} The figures below are the search's "
+                            f"validation scores only, which are not test results; once mended, confirm again with "
+                            f"`python -m search.run --resume {record.name or 'NAME'}`."))
     else:
         blocks.append(("p", "**No confirmation in this run** (`--no-confirm`, or it did not finish): the figures "
                             "below are the search's validation scores only, which are not test results."))
@@ -263,6 +267,11 @@ def _protocol_blocks(record: RunRecord, trials: list[dict[str, Any]], confirm_ro
             f"epoch at which their trial peaked, and the notebook's three models by the same steps with the same "
             f"seeds and their own epochs, batch sizes and optimizers; every model was scored once on the "
             f"{_count(test_images)} test images.")
+        if _backend(record):
+            sentences.append(f"Every model was trained with Keras's {_backend(record)} backend, the notebook's "
+                             f"models re-measured on it.")
+        if confirmation.devices:
+            sentences.append(f"Where the confirmation's jobs trained: {confirmation.devices}.")
         if confirmation.over_budget:
             names = ", ".join(f"{entry['name']} (validation {entry['best_val_accuracy']:.4f})"
                               for entry in confirmation.over_budget)
@@ -295,8 +304,8 @@ def _notebook_blocks(judgement: Judgement, confirmation: Confirmation) -> list[B
               "for the same architecture on [0, 1] pixels. The notebook's figures are single runs scored on the "
               "test set it also used as validation data."),
         ("table", ["model", "notebook (one run)", "re-measured mean", "re-measured min", "seeds from the cache"], rows),
-        ("p", f"Re-measurements are cached per data checksum, seed, training images and library versions in "
-              f"`{cache}`; delete that folder to measure again."),
+        ("p", f"Re-measurements are cached per data checksum, seed, training images, library versions and Keras "
+              f"backend in `{cache}`; delete that folder to measure again."),
     ]
 
 
@@ -326,12 +335,23 @@ def _run_blocks(record: RunRecord) -> list[Block]:
         f"{record.cpus_per_trial} CPU and {record.gpus_per_trial} GPU per trial; cluster "
         f"{record.cluster_resources if record.recorded('cluster_resources') else None}",
     ]
-    if confirmation is not None:
-        items.append(f"confirmation {confirmation.wall_s} s: {confirmation.jobs_run} job(s) trained, "
-                     f"{confirmation.notebook_from_cache} notebook measurement(s) from the cache, "
-                     f"{confirmation.concurrency} at a time")
+    if confirmation is not None and confirmation.state is not None:
+        items.append(f"confirmation {confirmation.state}" + (f": {confirmation.error}" if confirmation.error else ""))
+    elif confirmation is not None:
+        items.append(f"confirmation {confirmation.wall_s} s: {confirmation.jobs_run} job(s) trained"
+                     + (f" ({confirmation.devices})" if confirmation.devices else "")
+                     + f", {confirmation.notebook_from_cache} notebook measurement(s) from the cache, "
+                       f"{confirmation.concurrency} at a time")
+    if _backend(record):
+        items.append(f"Keras backend {_backend(record)}")
     items.append("versions: " + ", ".join(f"{name} {value}" for name, value in sorted(record.versions.items())))
     return [("h2", "Run"), ("pre", record.command or ""), ("ul", items)]
+
+
+def _backend(record: RunRecord) -> str | None:
+    """The run's Keras backend where it is not the default, TensorFlow (None otherwise, and for
+    a record of an older version, which names none)."""
+    return record.keras_backend if record.keras_backend not in (None, "tensorflow") else None
 
 
 def _best_model_info(confirmation: Confirmation) -> str | None:

@@ -114,7 +114,8 @@ def summarize_run(run_dir: Path) -> RunSummary:
         verdict=verdict,
         state="driver gone" if driver_gone(record) else str(record.state or "unknown"),
         search=record.objective + (f" <={int(record.max_params) / 1000:g}k"
-                                   if record.max_params is not None else ""),
+                                   if record.max_params is not None else "")
+        + (f" {record.keras_backend}" if record.keras_backend not in (None, "tensorflow") else ""),
         trained=trained,
     )
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_models import FinalSplit
+from mnist_models import TEST_SEAM_ENV, DeviceError, FinalSplit, keras_backend, placement
+from search.confirmation import _job
 from search.confirmation import confirm_seeds
 from search.confirmation._candidates import (
     NOTEBOOK_EPOCH_SECONDS,
@@ -137,7 +138,7 @@ SMALL_DENSE = {"family": "dense", "n_layers": 1, "units_0": 16, "dropout_0": 0.0
 
 def test_a_job_trains_once_and_scores_every_test_image() -> None:
     split = tiny_split()
-    result = confirm_job(SMALL_DENSE, split, seed=3, train_limit=None, threads=1, use_gpu=False)
+    result = confirm_job(SMALL_DENSE, split, seed=3, train_limit=None, threads=1, gpu_share=0.0)
     correct = result["test_correct"]
     assert correct.shape == (200,) and correct.dtype == bool
     assert result["test_accuracy"] == pytest.approx(correct.mean())
@@ -149,9 +150,9 @@ def test_a_job_trains_once_and_scores_every_test_image() -> None:
 
 def test_a_job_is_fixed_by_its_seed() -> None:
     split = tiny_split()
-    first = confirm_job(SMALL_DENSE, split, seed=11, train_limit=100, threads=1, use_gpu=False)
-    again = confirm_job(SMALL_DENSE, split, seed=11, train_limit=100, threads=1, use_gpu=False)
-    other = confirm_job(SMALL_DENSE, split, seed=12, train_limit=100, threads=1, use_gpu=False)
+    first = confirm_job(SMALL_DENSE, split, seed=11, train_limit=100, threads=1, gpu_share=0.0)
+    again = confirm_job(SMALL_DENSE, split, seed=11, train_limit=100, threads=1, gpu_share=0.0)
+    other = confirm_job(SMALL_DENSE, split, seed=12, train_limit=100, threads=1, gpu_share=0.0)
     assert first["train_images"] == 100
     assert np.array_equal(first["test_correct"], again["test_correct"])
     assert first["test_loss"] == pytest.approx(again["test_loss"], rel=1e-6)
@@ -162,12 +163,35 @@ def test_a_kept_model_loads_with_keras_and_scores_the_same(tmp_path) -> None:
     import keras
 
     split = tiny_split()
-    result = confirm_job(SMALL_DENSE, split, seed=5, train_limit=None, threads=1, use_gpu=False, keep_model=True)
+    result = confirm_job(SMALL_DENSE, split, seed=5, train_limit=None, threads=1, gpu_share=0.0, keep_model=True)
     path = tmp_path / "model.keras"
     path.write_bytes(result["model_bytes"])
     model = keras.saving.load_model(path)
     predicted = np.argmax(model.predict(split.x_test, verbose=0), axis=1)
     assert np.array_equal(predicted == split.y_test, result["test_correct"])
+
+
+def test_a_job_records_where_it_trained() -> None:
+    result = confirm_job(SMALL_DENSE, tiny_split(), seed=3, train_limit=50, threads=1, gpu_share=0.0)
+    assert result["device"] == "CPU" and result["device_seen"] == "CPU" and result["device_gpu_share"] == 0.0
+    assert result["device_backend"] == keras_backend() and result["device_node"]
+
+
+def test_a_job_given_a_gpu_its_backend_does_not_list_is_refused_before_it_trains(monkeypatch) -> None:
+    for variable in TEST_SEAM_ENV:
+        monkeypatch.delenv(variable, raising=False)
+    # A node Ray gave a GPU share to, whose backend lists no GPU.
+    monkeypatch.setattr(_job, "placement", lambda backend, *, gpu_share: placement(backend, gpu_share=gpu_share, gpus=[]))
+
+    def must_not_train(*args, **kwargs):
+        raise AssertionError("the refused job trained")
+
+    monkeypatch.setattr(_job, "fit_config", must_not_train)
+    with pytest.raises(DeviceError) as refused:
+        confirm_job(SMALL_DENSE, tiny_split(), seed=3, train_limit=50, threads=1, gpu_share=0.5)
+    line = str(refused.value)
+    assert "\n" not in line and "0.5 of a GPU" in line and "lists no GPU" in line
+    assert "--gpus-per-trial 0" in line
 
 
 def test_a_row_holds_the_scores_the_vector_and_the_hyperparameters() -> None:
@@ -178,6 +202,17 @@ def test_a_row_holds_the_scores_the_vector_and_the_hyperparameters() -> None:
     assert row["name"] == "abc123" and row["seed"] == 4 and row["epochs"] == 2
     assert row["test_correct"] == [True, False] and row["test_images"] == 2
     assert row["hp_units_0"] == 16 and row["cached"] is False and row["error"] is None
+
+
+def test_a_row_says_where_its_job_trained_and_a_cache_entry_from_before_devices_says_nothing() -> None:
+    candidate = Candidate("dense_256", "notebook", dict(SMALL_DENSE))
+    measured = {"test_accuracy": 0.5, "test_correct": np.array([True, False]), "device_backend": "jax",
+                "device": "CPU", "device_seen": "CPU", "device_visible_ids": "", "device_gpu_share": 0.0,
+                "device_node": "node-a"}
+    row = confirm_row(Job(candidate, 0), measured, cached=True)
+    assert (row["device_backend"], row["device"], row["device_node"]) == ("jax", "CPU", "node-a")
+    older = confirm_row(Job(candidate, 0), {"test_accuracy": 0.5, "test_correct": np.array([True])}, cached=True)
+    assert older["device"] is None and older["device_backend"] is None
 
 
 def test_rows_are_sorted_notebook_first_then_by_name_and_seed() -> None:

@@ -57,6 +57,7 @@ def test_confirm_parquet_has_one_configuration_and_the_three_notebook_models_two
         searched = row["kind"] == "searched"
         assert row["kind"] == ("searched" if row["name"] == best_trial["trial_id"] else "notebook")
         assert row["error"] is None and row["cached"] is False
+        assert (row["device_backend"], row["device"], row["device_gpu_share"]) == ("tensorflow", "CPU", 0.0)
         assert 0.0 <= row["test_accuracy"] <= 1.0 and row["test_loss"] > 0 and row["seconds"] > 0
         assert row["train_images"] == 3000 and row["test_images"] == 10_000
         assert len(row["test_correct"]) == 10_000
@@ -81,6 +82,7 @@ def test_the_terminal_shows_the_verdict_table(first_run) -> None:
     for name in ("dense_256", "dense_deep", "cnn_small"):
         assert name in out.split("mean ± std", 1)[1]
     assert "smoke mode" in out
+    assert "confirmation: 8 job(s) in" in out and "(8 jobs on CPU)" in out
 
 
 def test_the_best_model_loads_and_scores_on_the_test_set_what_the_report_says(first_run) -> None:
@@ -112,6 +114,7 @@ def test_the_report_and_its_figures_are_written(first_run) -> None:
     assert (run_dir / "report.html").read_text().count("data:image/png;base64,") == 4
     info = json.loads((run_dir / "run.json").read_text())
     assert info["confirmation"]["seeds"] == [0, 1] and info["confirmation"]["jobs_run"] == 8
+    assert info["keras_backend"] == "tensorflow" and info["confirmation"]["devices"] == "8 jobs on CPU"
 
 
 def test_a_second_run_takes_the_notebook_models_from_the_cache(results: Path, first_run) -> None:

@@ -17,7 +17,7 @@ VERSIONS = {"python": "3.11.7", "tensorflow": "2.21.0", "keras": "3.15.1", "nump
 
 def key(**changes) -> dict:
     arguments = dict(model="cnn_small", config=notebook_config("cnn_small"), seed=0, data_sha256="abc123",
-                     train_images=60_000, versions=VERSIONS, device="cpu")
+                     train_images=60_000, versions=VERSIONS, device="cpu", backend="tensorflow")
     arguments.update(changes)
     return cache_key(**arguments)
 
@@ -61,8 +61,9 @@ def test_nothing_stored_is_a_miss(cache: BaselineCache) -> None:
     {"train_images": 3_000},
     {"device": "gpu"},
     {"config": {**notebook_config("cnn_small"), "epochs": 4}},
+    {"backend": "jax"},
 ], ids=["another seed", "another tensorflow", "another keras", "other data", "fewer images", "gpu",
-        "other epochs"])
+        "other epochs", "another keras backend"])
 def test_another_seed_version_or_data_is_a_miss(cache: BaselineCache, change: dict) -> None:
     cache.put(key(), measurement())
     assert cache.get(key(**change)) is None
@@ -72,6 +73,21 @@ def test_another_seed_version_or_data_is_a_miss(cache: BaselineCache, change: di
 def test_a_version_of_a_library_that_does_not_train_keeps_the_hit(cache: BaselineCache) -> None:
     cache.put(key(), measurement())
     assert cache.get(key(versions={**VERSIONS, "ray": "2.61.0"})) is not None
+
+
+def test_a_jax_measurement_is_kept_apart_by_jaxs_version(cache: BaselineCache) -> None:
+    cache.put(key(backend="jax", versions={**VERSIONS, "jax": "0.10.2"}), measurement())
+    assert cache.get(key(backend="jax", versions={**VERSIONS, "jax": "0.10.2"})) is not None
+    assert cache.get(key(backend="jax", versions={**VERSIONS, "jax": "0.10.3"})) is None
+
+
+def test_a_tensorflow_measurement_cached_before_the_backend_was_a_choice_is_still_a_hit(cache: BaselineCache) -> None:
+    older_key = {"format": 1, "model": "cnn_small", "config": dict(sorted(notebook_config("cnn_small").items())),
+                 "seed": 0, "data_sha256": "abc123", "train_images": 60_000, "device": "cpu",
+                 "versions": {name: VERSIONS[name] for name in ("python", "tensorflow", "keras", "numpy")}}
+    cache.put(older_key, measurement())
+    assert cache.get(key(backend="tensorflow")) is not None
+    assert cache.get(key(backend="jax")) is None
 
 
 def test_a_damaged_file_is_a_miss_and_is_replaced(cache: BaselineCache) -> None:

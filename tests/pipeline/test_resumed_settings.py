@@ -84,3 +84,13 @@ def test_an_older_record_lacking_a_setting_takes_it_from_its_command_line(monkey
     record = RunRecord.from_json({"argv": ["--space", "dense", "--max-failures", "3"], "space": "dense", "seed": 1})
     resumed = resumed_options(record, parse_options(RESUMING), name="old")
     assert (resumed.space, resumed.seed, resumed.max_failures) == ("dense", 1, 3)
+
+
+def test_a_new_run_records_its_keras_backend_and_confirms_on_it(monkeypatch) -> None:
+    from search.pipeline._settings import confirm_settings
+
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    record = recorded_run(["--space", "dense"])
+    assert record.keras_backend == "jax"
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")  # the jobs' cache key is the run's backend, not today's
+    assert confirm_settings(parse_options(["--space", "dense"]), record).keras_backend == "jax"

@@ -172,6 +172,31 @@ def test_a_search_that_failed_says_its_one_line(tmp_path: Path) -> None:
     assert f"The search failed: {line}" in render_report(folder)["md"].read_text()
 
 
+def test_where_the_confirmation_trained_and_a_backend_other_than_tensorflow_are_said(run_folder: Path) -> None:
+    info = read_json(run_folder / "run.json")
+    info["confirmation"]["devices"] = "7 jobs on CPU"
+    write_json(run_folder / "run.json", info)
+    text = render_report(run_folder)["md"].read_text()
+    assert "Where the confirmation's jobs trained: 7 jobs on CPU." in text
+    assert "7 job(s) trained (7 jobs on CPU)" in text
+    assert "- Keras backend" not in text and "backend, the notebook's models re-measured" not in text
+    write_json(run_folder / "run.json", {**info, "keras_backend": "jax"})
+    text = render_report(run_folder)["md"].read_text()
+    assert "Every model was trained with Keras's jax backend, the notebook's models re-measured on it." in text
+    assert "- Keras backend jax" in text
+
+
+def test_a_failed_confirmation_is_named_with_its_line_and_how_to_confirm_again(tmp_path: Path) -> None:
+    folder = make_run_folder(tmp_path / "failed", confirmed=False)
+    line = "node gpu-1: given 0.5 of a GPU (CUDA_VISIBLE_DEVICES='0'), but Keras's tensorflow backend lists no GPU"
+    write_json(folder / "run.json", {**read_json(folder / "run.json"),
+                                     "confirmation": {"state": "failed", "error": line}})
+    text = render_report(folder)["md"].read_text()
+    assert f"**The confirmation failed:** {line}" in text
+    assert "python -m search.run --resume fixture" in text and f"- confirmation failed: {line}" in text
+    assert "No confirmation in this run" not in text
+
+
 def test_a_smoke_confirmation_is_flagged_as_not_a_result(tmp_path: Path) -> None:
     folder = make_run_folder(tmp_path / "smoke", confirm_train_limit=3_000)
     text = render_report(folder)["md"].read_text()

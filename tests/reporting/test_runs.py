@@ -164,3 +164,11 @@ def test_a_size_aware_run_shows_its_objective_and_parameter_budget(results: Path
                                                                    "max_params": 5000}))
     run = next(run for run in list_runs(results) if run.name == "cnn-finished")
     assert run.search == "pareto <=5k"
+
+
+def test_a_run_on_another_keras_backend_than_tensorflow_names_it(results: Path) -> None:
+    for name, backend in (("cnn-finished", "jax"), ("dense-interrupted", "tensorflow")):
+        record = json.loads((results / name / "run.json").read_text())
+        (results / name / "run.json").write_text(json.dumps({**record, "keras_backend": backend}))
+    searches = {run.name: run.search for run in list_runs(results)}
+    assert searches == {"cnn-finished": "accuracy jax", "dense-interrupted": "accuracy"}
