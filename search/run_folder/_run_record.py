@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from search.run_folder._record import RunRecord
 
-RECORDED_LIBRARIES = ("ray", "tensorflow", "keras", "optuna", "numpy", "pyarrow")
+RECORDED_LIBRARIES = ("ray", "tensorflow", "keras", "jax", "optuna", "numpy", "pyarrow")
 
 
 def library_versions() -> dict[str, str]:
