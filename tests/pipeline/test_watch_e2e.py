@@ -314,7 +314,7 @@ def test_search_runs_lists_the_finished_run(watched: WatchedRun) -> None:
     fields = line.split()
     best = max(row["best_val_accuracy"] for row in trained_rows(watched))
     assert fields[1:3] == ["cnn", "accuracy"] and fields[5] == "4" and fields[6] == f"{best:.4f}"
-    assert fields[-1] == "finished"
+    assert fields[-2:] == ["finished", "CPU"], "the state, then where the trials trained"
 
 
 def test_the_run_writes_one_row_per_trial_with_its_hyperparameters(watched: WatchedRun) -> None:

@@ -1,5 +1,9 @@
 """A run folder written before run.json had a schema (at 90ff321: a small seeded CNN run,
-its run.json, trials.parquet and confirm.parquet) still lists and reports."""
+its run.json, trials.parquet and confirm.parquet) still lists and reports.
+
+The Parquet files are kept as ``NAME.parquet.fixture``: the project keeps generated Parquet
+files out of git (``.gitignore``), and these two are a deliberate exception, copied back
+under their own names into each test's folder."""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ def copied_run(tmp_path: Path) -> Path:
     """The fixture in a results folder of its own, under its run's name (renders write beside it)."""
     run_dir = tmp_path / "results" / "seeded"
     shutil.copytree(FIXTURE, run_dir)
+    for kept in run_dir.glob("*.fixture"):
+        kept.rename(kept.with_suffix(""))
     return run_dir
 
 
