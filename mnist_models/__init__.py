@@ -1,14 +1,8 @@
-"""MNIST data, the models' vocabulary (heads, feature-map sizes, parameter counts: plain
-Python, which the spaces read too) and the Keras model builders. No Ray here, and no Keras
+"""MNIST data, a configuration's parameter count (plain Python, by the geometry the spaces
+define), the Keras model builders, and where a process trains. No Ray here, and no Keras
 until a model is built or trained."""
 
-from mnist_models._architecture import (
-    GLOBAL_HEADS,
-    HEADS,
-    ConfigError,
-    feature_map_sides,
-    parameter_count,
-)
+from mnist_models._architecture import ConfigError, parameter_count
 from mnist_models._device import TEST_SEAM_ENV, DeviceError, Placement, check_placement, placement
 from mnist_models._data import DataError, FinalSplit, Mnist, SearchSplit, final_split, load_mnist, search_split
 from mnist_models._training_process import TrainingProcess
@@ -25,8 +19,6 @@ def build_model(config, *, decay_steps=None):
 
 
 __all__ = [
-    "GLOBAL_HEADS",
-    "HEADS",
     "TEST_SEAM_ENV",
     "ConfigError",
     "DataError",
@@ -39,7 +31,6 @@ __all__ = [
     "build_model",
     "check_placement",
     "configure_tensorflow",
-    "feature_map_sides",
     "final_split",
     "fit_config",
     "keras_backend",

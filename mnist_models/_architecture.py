@@ -1,25 +1,16 @@
 """What a configuration's model is, without building it (no Keras): its feature map sizes and its
 parameter count, the same number ``keras.Model.count_params`` gives for the built model.
 
-This is the models' vocabulary (the image side, the heads, the feature-map arithmetic), in
-plain Python: the spaces read it too (the CNN space's padding follows from it), so that the
-space and the builder cannot disagree."""
+The image side, the heads and the feature-map arithmetic are defined once, beside the spaces
+that offer them (``spaces``' geometry); the builders and the counts here follow them."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
-IMAGE_SIDE = 28
+from spaces import GLOBAL_HEADS, IMAGE_SIDE, ConfigError, feature_map_sides
+
 CLASSES = 10
-# A CNN's heads: flatten + dense (the notebook's), global average pooling, a 1x1 convolution to
-# the classes. The last two pool globally: the last block's convolutions feed them directly,
-# without the 2x2 pooling every other block ends with.
-HEADS = ("flatten", "gap", "conv1x1")
-GLOBAL_HEADS = ("gap", "conv1x1")
-
-
-class ConfigError(ValueError):
-    """A configuration that does not describe a buildable model."""
 
 
 def convs_per_block(config: Mapping[str, Any]) -> int:
@@ -38,29 +29,6 @@ def conv_sides(config: Mapping[str, Any]) -> list[int]:
     kernels = [int(config[f"kernel_{block}"]) for block in range(int(config["n_blocks"]))]
     return feature_map_sides(kernels, padding=config["padding"], convs_per_block=convs_per_block(config),
                              pools_last=pools_last_block(config))
-
-
-def feature_map_sides(kernels: Sequence[int], *, padding: str, convs_per_block: int = 1,
-                      pools_last: bool = True) -> list[int]:
-    """The side of the feature maps after each convolution block: its ``convs_per_block``
-    convolutions of ``kernels[block]`` (which trim ``kernel - 1`` pixels each with 'valid'
-    padding), then 2x2 pooling unless it is the last block and the head pools globally
-    (``pools_last`` False). Raises ``ConfigError`` when a block would leave no pixels (three
-    5x5 'valid' blocks)."""
-    side, sides = IMAGE_SIDE, []
-    for block, kernel in enumerate(kernels):
-        if padding == "valid":
-            side -= convs_per_block * (int(kernel) - 1)
-        if block < len(kernels) - 1 or pools_last:
-            side //= 2
-        if side < 1:
-            raise ConfigError(
-                f"conv block {block} leaves no pixels ({len(kernels)} blocks of {convs_per_block} "
-                f"convolution(s), kernels {list(kernels)}, padding {padding!r}): use padding 'same' "
-                f"or fewer blocks"
-            )
-        sides.append(side)
-    return sides
 
 
 def parameter_count(config: Mapping[str, Any]) -> int:

@@ -6,8 +6,8 @@ from typing import Any, Sequence
 
 import optuna
 
-from mnist_models import GLOBAL_HEADS, HEADS, ConfigError, feature_map_sides
 from spaces._common import suggest_training
+from spaces._geometry import GLOBAL_HEADS, HEADS, ConfigError, feature_map_sides
 
 MAX_CONV_BLOCKS = 3
 MAX_CONVS_PER_BLOCK = 3
@@ -15,7 +15,7 @@ FILTERS_RANGE = (8, 32)
 CNN_OPTIMIZERS = ("adam", "adamw", "rmsprop")
 CNN_LEARNING_RATE_RANGE = (3e-4, 1e-2)
 # What a size-aware search adds (--objective pareto, --max-params): fewer filters, and heads
-# and convolutions that cost few parameters (every head the models know: mnist_models.HEADS).
+# and convolutions that cost few parameters (every head: spaces._geometry.HEADS).
 SMALL_FILTERS_RANGE = (4, 32)
 # The values the size-aware keys have in a configuration without them (the notebook's model,
 # and every configuration of a search for accuracy alone).
@@ -86,7 +86,7 @@ def conv_padding(kernels: Sequence[int], *, convs_per_block: int = 1, pools_last
     notebook's: cheaper, each convolution trims the image) for one or two blocks, unless the
     image would shrink to nothing on the way (two blocks of three 5x5 convolutions); 'same'
     for three blocks, where 'valid' 5x5 blocks would shrink it to nothing too. The feature maps'
-    sides are the models' own arithmetic (``mnist_models.feature_map_sides``)."""
+    sides are the arithmetic the models are built by (``feature_map_sides``)."""
     if len(kernels) >= MAX_CONV_BLOCKS:
         return "same"
     try:

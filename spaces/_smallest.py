@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Iterator
 
-from mnist_models import HEADS
+from spaces._geometry import HEADS
 from spaces._cnn import FILTERS_RANGE, MAX_CONV_BLOCKS, MAX_CONVS_PER_BLOCK, SMALL_FILTERS_RANGE
 from spaces._dense import MAX_HIDDEN_LAYERS
 from spaces._registry import config_from_point
