@@ -8,7 +8,7 @@ import platform
 import socket
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Mapping
+from typing import Any
 
 from search.run_folder._record import RunRecord
 
@@ -42,12 +42,10 @@ def driver_identity() -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
-def driver_gone(record: RunRecord | Mapping[str, Any], *, at: datetime | None = None,
-                host: str | None = None) -> bool:
+def driver_gone(record: RunRecord, *, at: datetime | None = None, host: str | None = None) -> bool:
     """Whether a run that says "running" has lost its driver: on the driver's own machine,
     its process is gone; elsewhere, no heartbeat for ``HEARTBEAT_TIMEOUT_S``. False for a run
-    in any other state. ``record`` is the run's record, or run.json as read."""
-    record = _as_record(record)
+    in any other state."""
     if record.state != "running":
         return False
     driver = record.driver
@@ -60,14 +58,9 @@ def driver_gone(record: RunRecord | Mapping[str, Any], *, at: datetime | None = 
     return ((at or datetime.now(timezone.utc)) - stamped).total_seconds() > HEARTBEAT_TIMEOUT_S
 
 
-def seconds_since_heartbeat(record: RunRecord | Mapping[str, Any], *, at: datetime | None = None) -> float | None:
-    record = _as_record(record)
+def seconds_since_heartbeat(record: RunRecord, *, at: datetime | None = None) -> float | None:
     stamped = _parse_time(record.heartbeat or record.started)
     return None if stamped is None else ((at or datetime.now(timezone.utc)) - stamped).total_seconds()
-
-
-def _as_record(record: RunRecord | Mapping[str, Any]) -> RunRecord:
-    return record if isinstance(record, RunRecord) else RunRecord.from_json(record)
 
 
 def _process_alive(pid: int) -> bool:

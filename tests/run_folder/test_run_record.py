@@ -8,15 +8,15 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
-from search.run_folder import driver_gone, driver_identity
+from search.run_folder import RunRecord, driver_gone, driver_identity
 from search.run_folder._run_record import HEARTBEAT_TIMEOUT_S
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
 
-def running(*, host: str, pid: int, beat_seconds_ago: float) -> dict:
-    return {"state": "running", "driver": {"host": host, "pid": pid},
-            "heartbeat": (NOW - timedelta(seconds=beat_seconds_ago)).isoformat()}
+def running(*, host: str, pid: int, beat_seconds_ago: float, state: str = "running") -> RunRecord:
+    return RunRecord.from_json({"state": state, "driver": {"host": host, "pid": pid},
+                                "heartbeat": (NOW - timedelta(seconds=beat_seconds_ago)).isoformat()})
 
 
 def dead_pid() -> int:
@@ -42,4 +42,4 @@ def test_on_another_machine_a_driver_is_gone_once_its_heartbeat_is_old() -> None
 
 def test_a_run_in_any_other_state_has_no_driver_to_lose() -> None:
     for state in ("finished", "interrupted", "failed"):
-        assert not driver_gone({**running(host="x", pid=dead_pid(), beat_seconds_ago=1e6), "state": state}, at=NOW)
+        assert not driver_gone(running(host="x", pid=dead_pid(), beat_seconds_ago=1e6, state=state), at=NOW)
