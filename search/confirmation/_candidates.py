@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from search.run_folder import FAILED, config_from_row
+from search.verdict import NOTEBOOK_KIND, SEARCHED_KIND
 from spaces import NOTEBOOK_POINTS, notebook_config, notebook_model_of
 
 # Seconds per epoch on all 60,000 training images with one TensorFlow thread, two jobs at a
@@ -23,7 +24,7 @@ class Candidate:
     """One configuration to confirm: a searched trial's, or a notebook model's."""
 
     name: str  # the trial id, or the notebook model's name
-    kind: str  # "searched" or "notebook"
+    kind: str  # SEARCHED_KIND or NOTEBOOK_KIND
     config: dict[str, Any]  # full configuration; "epochs" is what confirmation trains
     trial_id: str | None = None
     best_val_accuracy: float | None = None
@@ -70,7 +71,7 @@ def select_top_configurations(
         seen.add(identity)
         chosen.append(Candidate(
             name=str(row["trial_id"]),
-            kind="searched",
+            kind=SEARCHED_KIND,
             config={**config, "epochs": int(row["best_epoch"])},
             trial_id=str(row["trial_id"]),
             best_val_accuracy=float(row["best_val_accuracy"]),
@@ -121,7 +122,7 @@ def notebook_candidates(rows: Iterable[Mapping[str, Any]] = (), *, train_images:
             measured[model] = seconds
     scale = (train_images or FULL_TRAIN_IMAGES) / FULL_TRAIN_IMAGES
     return [
-        Candidate(name=model, kind="notebook", config=_capped(notebook_config(model), max_epochs),
+        Candidate(name=model, kind=NOTEBOOK_KIND, config=_capped(notebook_config(model), max_epochs),
                   epoch_seconds=measured.get(model) or NOTEBOOK_EPOCH_SECONDS[model] * scale)
         for model in NOTEBOOK_POINTS
     ]

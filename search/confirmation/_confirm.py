@@ -17,12 +17,16 @@ then are in the cache.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
+import numpy as np
+
 from mnist_models import FinalSplit, Mnist, final_split
 from search.confirmation._best_model import save_best_model
+from search.confirmation._ensemble import EnsemblePlan, ensemble_members, ensemble_row, ensemble_section
+from search.confirmation._ensemble_model import build_on_cluster
 from search.confirmation._candidates import (
     Candidate,
     notebook_candidates,
@@ -36,12 +40,14 @@ from search.confirmation._pool import PoolSettings, run_jobs
 from search.run_folder import (
     BEST_MODEL_FILE,
     CONFIRM_FILE,
+    ENSEMBLE_MODEL_FILE,
     SMALLEST_MODEL_FILE,
+    atomic_write_bytes,
     rows_table,
     where_trained,
     write_parquet,
 )
-from search.verdict import NOTEBOOK_PUBLISHED_BEST, headline, judge, verdict_table
+from search.verdict import ENSEMBLE_KIND, NOTEBOOK_KIND, NOTEBOOK_PUBLISHED_BEST, Judgement, headline, judge, verdict_table
 
 
 @dataclass(frozen=True)
@@ -84,16 +90,48 @@ def confirm(settings: ConfirmSettings, *, run_dir: Path, trial_rows: list[dict[s
     cache = BaselineCache(settings.cache_folder)
     plan = plan_confirmation(settings, trial_rows, split=split, data_sha256=mnist.sha256, cache=cache)
     _print_plan(plan, settings, split, cache, out)
-    rows, models = run_confirmation(plan, split, settings, cache=cache, out=out)
+    rows, kept = run_confirmation(plan, split, settings, cache=cache, out=out)
     rows = sort_rows(rows)
     devices = where_trained([row for row in rows if not row["cached"]], noun="job")
+    members = ensemble_members(rows, kept.probabilities)
+    if members.members:
+        rows.append(ensemble_row(members, kept.probabilities, rows, split.y_test))
     write_parquet(run_dir / CONFIRM_FILE, rows_table(rows))
     judgement = judge(rows, threshold=settings.threshold)
-    best = save_best_model(run_dir, judgement, rows, models, data_sha256=mnist.sha256,
-                           train_images=plan.train_images, versions=settings.versions)
+    ensemble = _save_ensemble(run_dir, members, rows, kept, judgement, settings)
+    best = save_best_model(run_dir, judgement, rows, kept.first_seed_models(), data_sha256=mnist.sha256,
+                           train_images=plan.train_images, versions=settings.versions, ensemble=ensemble)
     wall_s = time.monotonic() - started
-    _print_outcome(judgement, settings, plan, best=best, wall_s=wall_s, devices=devices, run_dir=run_dir, out=out)
-    return _section(settings, plan, split, best=best, wall_s=wall_s, devices=devices, cache=cache)
+    _print_outcome(judgement, settings, plan, best=best, ensemble=ensemble, wall_s=wall_s, devices=devices,
+                   run_dir=run_dir, out=out)
+    return _section(settings, plan, split, best=best, ensemble=ensemble, wall_s=wall_s, devices=devices, cache=cache)
+
+
+@dataclass
+class KeptModels:
+    """What the confirmation keeps of each searched job: its saved model and its test probabilities."""
+
+    models: dict[tuple[str, int], bytes] = field(default_factory=dict)
+    probabilities: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+
+    def first_seed_models(self) -> dict[str, tuple[int, bytes]]:
+        """Each configuration's model of its first seed that finished."""
+        chosen: dict[str, tuple[int, bytes]] = {}
+        for (name, seed), payload in sorted(self.models.items()):
+            chosen.setdefault(name, (seed, payload))
+        return chosen
+
+
+def _save_ensemble(run_dir: Path, plan: EnsemblePlan, rows: list[dict[str, Any]], kept: KeptModels,
+                   judgement: Judgement, settings: ConfirmSettings) -> dict[str, Any]:
+    """Write ``ensemble_model.keras`` (built on the cluster from the members' models); returns
+    what run.json and best_config.json record of the ensemble."""
+    row = next((row for row in rows if row["kind"] == ENSEMBLE_KIND), None)
+    if row is None:
+        return ensemble_section(plan, None, model_file=None)
+    payload = build_on_cluster([kept.models[(m.name, m.seed)] for m in plan.members], cpus=settings.cpus_per_job)
+    atomic_write_bytes(run_dir / ENSEMBLE_MODEL_FILE, payload)
+    return ensemble_section(plan, row, model_file=ENSEMBLE_MODEL_FILE, verdict=judgement.ensemble)
 
 
 def plan_confirmation(settings: ConfirmSettings, trial_rows: list[dict[str, Any]], *, split: FinalSplit,
@@ -127,17 +165,19 @@ def plan_confirmation(settings: ConfirmSettings, trial_rows: list[dict[str, Any]
 
 
 def run_confirmation(plan: ConfirmPlan, split: FinalSplit, settings: ConfirmSettings, *, cache: BaselineCache,
-                     out: TextIO) -> tuple[list[dict[str, Any]], dict[str, tuple[int, bytes]]]:
+                     out: TextIO) -> tuple[list[dict[str, Any]], KeptModels]:
     """Run the plan's jobs; every notebook measurement goes into the cache as it comes.
-    Returns the confirmation rows (the cached ones included) and the kept models' bytes."""
+    Returns the confirmation rows (the cached ones included) and what the searched jobs kept."""
     rows = list(plan.cached_rows)
-    models: dict[str, tuple[int, bytes]] = {}
+    kept = KeptModels()
 
     def on_done(job: Job, result: dict[str, Any]) -> None:
         model_bytes = result.pop("model_bytes", None)
-        if model_bytes is not None:
-            models[job.candidate.name] = (job.seed, model_bytes)
-        if job.candidate.kind == "notebook" and "error" not in result:
+        probabilities = result.pop("test_probabilities", None)
+        if model_bytes is not None and probabilities is not None:
+            kept.models[(job.candidate.name, job.seed)] = model_bytes
+            kept.probabilities[(job.candidate.name, job.seed)] = probabilities
+        if job.candidate.kind == NOTEBOOK_KIND and "error" not in result:
             cache.put(plan.cache_keys[(job.candidate.name, job.seed)],
                       {key: value for key, value in result.items() if key != "node_id"})
         rows.append(confirm_row(job, result))
@@ -151,7 +191,7 @@ def run_confirmation(plan: ConfirmPlan, split: FinalSplit, settings: ConfirmSett
                         concurrency=settings.concurrency, max_failures=settings.max_failures,
                         train_limit=settings.train_limit)
     run_jobs(plan.jobs, split, pool, on_done=on_done)
-    return rows, models
+    return rows, kept
 
 
 def _print_plan(plan: ConfirmPlan, settings: ConfirmSettings, split: FinalSplit, cache: BaselineCache,
@@ -170,7 +210,8 @@ def _print_plan(plan: ConfirmPlan, settings: ConfirmSettings, split: FinalSplit,
 
 
 def _print_outcome(judgement: Any, settings: ConfirmSettings, plan: ConfirmPlan, *, best: str | None,
-                   wall_s: float, devices: str | None, run_dir: Path, out: TextIO) -> None:
+                   ensemble: Mapping[str, Any], wall_s: float, devices: str | None, run_dir: Path,
+                   out: TextIO) -> None:
     print(f"\n{verdict_table(judgement)}\n\n{headline(judgement)}", file=out)
     if settings.train_limit:
         capped = (f" and the notebook models for at most {settings.notebook_max_epochs} epoch(s)"
@@ -181,12 +222,17 @@ def _print_outcome(judgement: Any, settings: ConfirmSettings, plan: ConfirmPlan,
     smallest = (f", {SMALLEST_MODEL_FILE} ({small.name}, {small.num_params:,} parameters)"
                 if small is not None and (run_dir / SMALLEST_MODEL_FILE).is_file() else "")
     trained = f" ({devices})" if devices else ""
+    ensembled = (f", {ENSEMBLE_MODEL_FILE} ({len(ensemble['members'])} models, test accuracy "
+                 f"{ensemble['test_accuracy']:.4f})" if ensemble.get("model_file") else "")
     print(f"confirmation: {len(plan.jobs)} job(s) in {wall_s:.0f} s{trained}; {CONFIRM_FILE}"
-          + (f", {BEST_MODEL_FILE} ({best})" if best else "") + smallest + f" in {run_dir}", file=out, flush=True)
+          + (f", {BEST_MODEL_FILE} ({best})" if best else "") + smallest + ensembled + f" in {run_dir}",
+          file=out, flush=True)
+    if not ensemble.get("model_file"):
+        print(ensemble["why_none"], file=out, flush=True)
 
 
-def _section(settings: ConfirmSettings, plan: ConfirmPlan, split: FinalSplit, *, best: str | None, wall_s: float,
-             devices: str | None, cache: BaselineCache) -> dict[str, Any]:
+def _section(settings: ConfirmSettings, plan: ConfirmPlan, split: FinalSplit, *, best: str | None,
+             ensemble: dict[str, Any], wall_s: float, devices: str | None, cache: BaselineCache) -> dict[str, Any]:
     """What ``run.json`` records of the confirmation (under ``confirmation``)."""
     return {
         "top_k": settings.top_k,
@@ -209,6 +255,7 @@ def _section(settings: ConfirmSettings, plan: ConfirmPlan, split: FinalSplit, *,
         "wall_s": round(wall_s, 1),
         "devices": devices,
         "best_model": best,
+        "ensemble": ensemble,
         "objective": settings.objective,
         "threshold": settings.threshold,
     }

@@ -16,6 +16,7 @@ import numpy as np
 
 from mnist_models import FinalSplit, check_placement, configure_tensorflow, fit_config, keras_backend, placement
 from search.confirmation._plan import Job
+from search.verdict import NOTEBOOK_KIND
 from search.run_folder import BEST_MODEL_FILE, DEVICE_COLUMNS, config_columns, device_columns
 from spaces import NOTEBOOK_POINTS
 
@@ -31,7 +32,8 @@ def confirm_job(
 
     Returns test accuracy and loss, training seconds, parameter count, the per-image
     correctness vector (for paired statistics), where it trained (the ``device_*`` columns)
-    and, with ``keep_model``, the saved model's bytes (a ``.keras`` file). Raises
+    and, with ``keep_model``, the saved model's bytes (a ``.keras`` file) and its test
+    probabilities (float32, images x classes: what the ensemble averages). Raises
     ``mnist_models.DeviceError`` before training when given ``gpu_share`` of a GPU that the
     backend does not list.
     """
@@ -65,6 +67,7 @@ def confirm_job(
     }
     if keep_model:
         result["model_bytes"] = _model_bytes(model)
+        result["test_probabilities"] = np.asarray(probabilities, dtype=np.float32)
     return result
 
 
@@ -109,5 +112,5 @@ def confirm_row(job: Job, result: Mapping[str, Any], *, cached: bool = False) ->
 def sort_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Notebook models first (in the notebook's order), then searched configurations; by seed."""
     order = {model: index for index, model in enumerate(NOTEBOOK_POINTS)}
-    return sorted(rows, key=lambda row: (row["kind"] != "notebook", order.get(row["name"], 99),
+    return sorted(rows, key=lambda row: (row["kind"] != NOTEBOOK_KIND, order.get(row["name"], 99),
                                          row["name"], row["seed"]))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from search.confirmation._candidates import Candidate
+from search.verdict import SEARCHED_KIND
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,10 @@ class BudgetFit:
 
 def plan_jobs(candidates: Sequence[Candidate], seeds: Sequence[int]) -> list[Job]:
     """Every candidate x seed, longest first (so a pool of workers ends as early as it can);
-    the first seed of each searched configuration keeps its trained model."""
-    jobs = [Job(candidate, seed, keep_model=candidate.kind == "searched" and index == 0)
-            for candidate in candidates for index, seed in enumerate(seeds)]
+    every searched job keeps its trained model and test probabilities (the best model and the
+    ensemble are made of them)."""
+    jobs = [Job(candidate, seed, keep_model=candidate.kind == SEARCHED_KIND)
+            for candidate in candidates for seed in seeds]
     return sorted(jobs, key=lambda job: -job.estimated_seconds)
 
 

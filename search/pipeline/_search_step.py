@@ -11,7 +11,7 @@ from typing import Any
 from ray import tune
 
 from search.pipeline._signals import fit_with_signals
-from search.reporting import summary_table, trained_line
+from search.reporting import progress_line, search_progress, summary_table, trained_line
 from search.run_folder import (STUDY_FILE, TRIALS_FILE, RecordWriter, RunRecord, now, rows_table, where,
                                where_trained, write_parquet)
 from search.study import close_study_storage
@@ -87,6 +87,7 @@ def _print_closing(rows: list[dict[str, Any]], search_wall_s: float, *, record: 
           + ", ".join(f"{count} {name}" for name, count in sorted(count_states(rows).items()))
           + f"; results in {where(run_dir)}")
     print(trained_line(record.trial_devices, record.trial_retries))
+    print(progress_line(search_progress(run_dir)))
     reached = record.stopped_at_target
     if reached:
         print(f"the search stopped at its target: trial {reached.trial_id} reached validation accuracy "

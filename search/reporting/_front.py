@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 import matplotlib.pyplot as plt
 
 from search.reporting._plots import DPI, FIGSIZE, annotate_apart, empty_figure, save_figure, thousands_axis
-from search.verdict import Judgement, Verdict
+from search.verdict import ENSEMBLE_KIND, NOTEBOOK_KIND, SEARCHED_KIND, Judgement, Verdict
 from spaces import SIZE_BUDGETS
 
 
@@ -29,7 +29,7 @@ def best_within_budgets(judgement: Judgement,
                         budgets: Sequence[int] = SIZE_BUDGETS) -> list[tuple[int, Verdict | None]]:
     """For each size budget, the confirmed configuration of at most that many parameters with
     the highest mean test accuracy (None where none was confirmed)."""
-    searched = [verdict for verdict in judgement.verdicts if verdict.summary.kind == "searched"
+    searched = [verdict for verdict in judgement.verdicts if verdict.summary.kind == SEARCHED_KIND
                 and verdict.summary.mean is not None and verdict.summary.num_params and not verdict.summary.failed_seeds]
     table = []
     for budget in budgets:
@@ -58,8 +58,10 @@ def front_chart(judgement: Judgement | None, trials: Sequence[Mapping[str, Any]]
         s = verdict.summary
         if s.mean is None or not s.num_params:
             continue
-        if s.kind == "notebook":
+        if s.kind == NOTEBOOK_KIND:
             style = {"color": "dimgray", "marker": "s", "label": "notebook model (test, re-measured)"}
+        elif s.kind == ENSEMBLE_KIND:
+            style = {"color": "tab:purple", "marker": "D", "label": "ensemble of the confirmed models (test)"}
         elif verdict.beats:
             style = {"color": "tab:green", "marker": "o", "label": "confirmed, beats the notebook (test mean)"}
         else:

@@ -28,6 +28,7 @@ from search.run_folder import (  # noqa: E402
     config_from_row,
     hyperparameter_names,
 )
+from search.verdict import ENSEMBLE_KIND, NOTEBOOK_KIND  # noqa: E402
 from spaces import DERIVED_KEYS  # noqa: E402
 
 FIGSIZE = (9.0, 5.2)
@@ -200,8 +201,10 @@ def accuracy_vs_parameters(judgement: Any, path: Path, *, threshold: float | Non
     labelled: set[str] = set()
     for verdict in summaries:
         s = verdict.summary
-        if s.kind == "notebook":
+        if s.kind == NOTEBOOK_KIND:
             colour, marker, label = "dimgray", "s", "notebook model (re-measured)"
+        elif s.kind == ENSEMBLE_KIND:
+            colour, marker, label = "tab:purple", "D", "ensemble of the confirmed models (its members' parameters)"
         elif verdict.beats:
             colour, marker, label = "tab:green", "o", "beats the notebook"
         else:

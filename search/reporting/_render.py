@@ -14,6 +14,7 @@ from typing import Any
 from search.reporting._front import best_within_budgets, front_chart
 from search.reporting._plots import accuracy_vs_parameters, importance_chart, learning_curves, optimization_history
 from search.reporting._closing_table import summary_table, trained_line
+from search.reporting._progress import SearchProgress, progress_line, search_progress
 from search.reporting._markup import Block, to_html, to_markdown
 from search.run_folder import (
     BEST_CONFIG_FILE,
@@ -37,6 +38,8 @@ from search.run_folder import (
     trial_results,
 )
 from search.verdict import (
+    NOTEBOOK_KIND,
+    SEARCHED_KIND,
     BOOTSTRAP_METHOD,
     NOTEBOOK_PUBLISHED,
     Judgement,
@@ -74,7 +77,7 @@ def render_report(run_dir: str | Path) -> dict[str, Path]:
                                                  threshold=judgement.threshold)
     if size_aware(record.objective, record.max_params):
         figures["front"] = front_chart(judgement, trials, run_dir / FIGURE_FILES["front"])
-    blocks = report_blocks(record, trials, confirm_rows, judgement, figures)
+    blocks = report_blocks(record, trials, confirm_rows, judgement, figures, progress=search_progress(run_dir))
     paths = {"md": run_dir / REPORT_MD, "html": run_dir / REPORT_HTML}
     atomic_write_bytes(paths["md"], to_markdown(blocks).encode())
     atomic_write_bytes(paths["html"], to_html(blocks, run_dir, title=f"MNIST search {record.name or run_dir.name}").encode())
@@ -121,7 +124,8 @@ def trial_end_minutes(run_dir: Path) -> dict[str, float]:
 
 
 def report_blocks(record: RunRecord, trials: list[dict[str, Any]], confirm_rows: list[dict[str, Any]],
-                  judgement: Judgement | None, figures: dict[str, Path]) -> list[Block]:
+                  judgement: Judgement | None, figures: dict[str, Path], *,
+                  progress: SearchProgress | None = None) -> list[Block]:
     confirmation = record.confirmation or Confirmation()
     blocks: list[Block] = [("h1", f"MNIST search `{record.name or '?'}`: space `{record.space or '?'}`")]
     if judgement is not None:
@@ -145,7 +149,7 @@ def report_blocks(record: RunRecord, trials: list[dict[str, Any]], confirm_rows:
     blocks += _protocol_blocks(record, trials, confirm_rows, judgement)
     if judgement is not None:
         blocks += _notebook_blocks(judgement, confirmation)
-    blocks += _search_blocks(record, trials)
+    blocks += _search_blocks(record, trials, progress)
     blocks.append(("h2", "Figures"))
     captions = {
         "history": "Optimization history: each trial's best validation accuracy when it ended, and the best so far.",
@@ -205,8 +209,9 @@ def _verdict_blocks(judgement: Judgement, confirm_rows: list[dict[str, Any]],
     best_info = _best_model_info(confirmation)
     if best_info:
         blocks.append(("p", best_info))
+    blocks += _ensemble_blocks(judgement, confirmation)
     for verdict in judgement.verdicts:
-        if verdict.summary.kind == "searched":
+        if verdict.summary.kind == SEARCHED_KIND:
             blocks.append(("p", f"`{verdict.summary.name}`: {_describe(confirm_rows, verdict.summary.name)}; "
                                 f"best validation accuracy in the search "
                                 f"{_first(confirm_rows, verdict.summary.name, 'best_val_accuracy', '{:.4f}')}, "
@@ -290,7 +295,7 @@ def _notebook_blocks(judgement: Judgement, confirmation: Confirmation) -> list[B
     rows = []
     for verdict in judgement.verdicts:
         s = verdict.summary
-        if s.kind != "notebook":
+        if s.kind != NOTEBOOK_KIND:
             continue
         rows.append([s.name, f"{NOTEBOOK_PUBLISHED.get(s.name, float('nan')):.4f}",
                      "-" if s.mean is None else f"{s.mean:.4f}", "-" if s.min is None else f"{s.min:.4f}",
@@ -309,7 +314,7 @@ def _notebook_blocks(judgement: Judgement, confirmation: Confirmation) -> list[B
     ]
 
 
-def _search_blocks(record: RunRecord, trials: list[dict[str, Any]]) -> list[Block]:
+def _search_blocks(record: RunRecord, trials: list[dict[str, Any]], progress: SearchProgress | None) -> list[Block]:
     states = record.trial_states or {}
     best = record.best_val_accuracy
     text = (f"{len(trials)} trials in {record.search_seconds:.0f} s of search "
@@ -321,6 +326,9 @@ def _search_blocks(record: RunRecord, trials: list[dict[str, Any]]) -> list[Bloc
     if record.trial_devices is not None or record.trial_retries is not None:  # None: an older version's run
         where = trained_line(record.trial_devices, record.trial_retries)
         blocks.append(("p", where[0].upper() + where[1:] + "."))
+    if progress is not None:
+        line = progress_line(progress).removeprefix("progress: ")
+        blocks.append(("p", line[0].upper() + line[1:] + "."))
     if any(row.get("best_val_accuracy") is not None for row in trials):
         blocks.append(("pre", summary_table(trials)))
     return blocks
@@ -361,6 +369,25 @@ def _best_model_info(confirmation: Confirmation) -> str | None:
     return (f"`{BEST_MODEL_FILE}` holds the best confirmed configuration by mean test accuracy ({best}); "
             f"`{BEST_CONFIG_FILE}` has its configuration. Load it with `keras.saving.load_model(\"{BEST_MODEL_FILE}\")`; "
             f"it takes float32 images shaped (n, 28, 28) with pixels in [0, 1].")
+
+
+def _ensemble_blocks(judgement: Judgement, confirmation: Confirmation) -> list[Block]:
+    """The ensemble of the confirmed models: its members, its rule, its file; or why there is none."""
+    ensemble, verdict = confirmation.ensemble, judgement.ensemble
+    if not ensemble:  # a run of an older version, which built none
+        return []
+    if verdict is None or not ensemble.get("members"):
+        return [("p", f"No ensemble in this run: {str(ensemble.get('why_none') or 'none was built').removeprefix('no ensemble: ')}.")]
+    baseline = judgement.best_notebook.name if judgement.best_notebook else "the best notebook model"
+    return [("p", f"**The ensemble** averages the class probabilities of {len(ensemble['members'])} confirmed models "
+                  f"({ensemble.get('rule')}: {', '.join(ensemble['members'])}), the members fixed by that rule before "
+                  f"the test set was touched; no model was retrained for it. It scores {verdict.summary.mean:.4f} "
+                  f"on the test set ({format_difference(verdict.difference)} against {baseline}) and "
+                  f"{'**beats the notebook**' if verdict.beats else 'does not beat the notebook (' + verdict.reason + ')'}. "
+                  f"`{ensemble.get('model_file')}` holds it as one Keras model: "
+                  f"`keras.saving.load_model(\"{ensemble.get('model_file')}\")` loads it with nothing of this project, "
+                  f"and `predict` on float32 images shaped (n, 28, 28) with pixels in [0, 1] gives its "
+                  f"probabilities.")]
 
 
 def _describe(rows: list[dict[str, Any]], name: str) -> str:

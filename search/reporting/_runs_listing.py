@@ -15,9 +15,10 @@ Where the figures come from, first found wins:
   ``best_val_accuracy``); else, for a run still going, Tune's ``tune/*/result.json`` lines;
 - where the trials trained: the ``device`` column of ``trials.parquet``; else ``run.json``'s
   ``trial_devices``;
-- best confirmed test accuracy and verdict: ``confirm.parquet`` (written by the confirmation):
-  the best mean test accuracy over seeds of a searched configuration, and how many
-  configurations beat the notebook by the rule of ``search.verdict``.
+- best confirmed test accuracy, the ensemble's and the verdict: ``confirm.parquet`` (written by
+  the confirmation): the best mean test accuracy over seeds of a searched configuration, the
+  test accuracy of the ensemble of the confirmed models, and how many configurations beat the
+  notebook by the rule of ``search.verdict``.
 """
 
 from __future__ import annotations
@@ -44,13 +45,13 @@ from search.run_folder import (
     trial_results,
 )
 from search.study import METRIC
-from search.verdict import beats_notebook, published_bar, summarize
+from search.verdict import ENSEMBLE_KIND, NOTEBOOK_KIND, SEARCHED_KIND, beats_notebook, published_bar, summarize
 
 # The columns of confirm.parquet a verdict needs (not the per-image correctness).
 _CONFIRM_COLUMNS = ("name", "kind", "seed", "test_accuracy", "test_loss", "epochs", "num_params", "seconds",
                     "cached", "error")
-_ROW = ("{name:<26} {space:<5} {search:<14} {started:<16} {trials:>6} {val:>8} {test:>9}  {verdict:<12} {state:<12} "
-        "{trained}")
+_ROW = ("{name:<26} {space:<5} {search:<14} {started:<16} {trials:>6} {val:>8} {test:>9} {ensemble:>8}  {verdict:<12} "
+        "{state:<12} {trained}")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class RunSummary:
     state: str
     search: str = "accuracy"  # the objective, and the parameter budget if any: "pareto <=5k"
     trained: str | None = None  # where the trials trained: "CPU", "NVIDIA A10G", "CPU, NVIDIA A10G"
+    ensemble_test_accuracy: float | None = None  # of the ensemble of the confirmed models
 
 
 def list_runs(results: Path) -> list[RunSummary]:
@@ -103,7 +105,7 @@ def summarize_run(run_dir: Path) -> RunSummary:
         return RunSummary(run_dir.name, "?", "?", None, None, None, None, "unreadable run.json")
     trials, best_val = _trial_figures(run_dir, record)
     trained = _trained_on(run_dir) or record.trial_devices
-    best_test, verdict = _confirmation(run_dir, threshold=published_bar(record.data))
+    best_test, ensemble, verdict = _confirmation(run_dir, threshold=published_bar(record.data))
     return RunSummary(
         name=str(record.name or run_dir.name),
         space=str(record.space or "?"),
@@ -117,6 +119,7 @@ def summarize_run(run_dir: Path) -> RunSummary:
                                    if record.max_params is not None else "")
         + (f" {record.keras_backend}" if record.keras_backend not in (None, "tensorflow") else ""),
         trained=trained,
+        ensemble_test_accuracy=ensemble,
     )
 
 
@@ -156,32 +159,35 @@ def _live_trial_figures(run_dir: Path) -> tuple[int | None, float | None]:
     return len(trials), max(scores, default=None)
 
 
-def _confirmation(run_dir: Path, *, threshold: float | None) -> tuple[float | None, str | None]:
-    """Best mean test accuracy of a searched configuration, and the verdict: 'beats (N)' when N
-    configurations beat the notebook by the rule of ``search.verdict``, else 'no'."""
+def _confirmation(run_dir: Path, *, threshold: float | None) -> tuple[float | None, float | None, str | None]:
+    """Best mean test accuracy of a searched configuration, the ensemble's test accuracy, and
+    the verdict: 'beats (N)' when N configurations beat the notebook by the rule of
+    ``search.verdict``, else 'no'."""
     confirm_file = run_dir / CONFIRM_FILE
     if not confirm_file.is_file():
-        return None, None
+        return None, None, None
     try:
         rows = read_rows(confirm_file, columns=_CONFIRM_COLUMNS)
         summaries = summarize(rows)
     except (OSError, ValueError, KeyError, TypeError):
-        return None, "unreadable"
-    searched = [s for s in summaries if s.kind == "searched" and s.mean is not None and not s.failed_seeds]
-    notebook = [s for s in summaries if s.kind == "notebook" and s.mean is not None]
+        return None, None, "unreadable"
+    ensemble = next((s.mean for s in summaries if s.kind == ENSEMBLE_KIND), None)
+    searched = [s for s in summaries if s.kind == SEARCHED_KIND and s.mean is not None and not s.failed_seeds]
+    notebook = [s for s in summaries if s.kind == NOTEBOOK_KIND and s.mean is not None]
     best = max((s.mean for s in searched), default=None)
     if not searched or not notebook:
-        return best, None
+        return best, ensemble, None
     baseline = max(s.mean for s in notebook)
     beating = sum(1 for s in searched if beats_notebook(s.accuracies, baseline, threshold=threshold))
-    return best, f"beats ({beating})" if beating else "no"
+    return best, ensemble, f"beats ({beating})" if beating else "no"
 
 
 def format_runs(runs: list[RunSummary], results: Path | str) -> str:
     if not runs:
         return f"no runs in {results} (a run is a folder with a {RUN_FILE})"
     header = _ROW.format(name="name", space="space", search="search", started="started", trials="trials",
-                         val="best val", test="best test", verdict="verdict", state="state", trained="trained on")
+                         val="best val", test="best test", ensemble="ensemble", verdict="verdict", state="state",
+                         trained="trained on")
     lines = [f"{len(runs)} run(s) in {results}", header, "-" * len(header)]
     for run in runs:
         lines.append(_ROW.format(
@@ -189,6 +195,7 @@ def format_runs(runs: list[RunSummary], results: Path | str) -> str:
             space=run.space[:5], search=run.search[:14], started=run.started[:16],
             trials="-" if run.trials is None else str(run.trials),
             val=_score(run.best_val_accuracy), test=_score(run.best_test_accuracy),
+            ensemble=_score(run.ensemble_test_accuracy),
             verdict=(run.verdict or "-")[:12], state=run.state, trained=run.trained or "-",
         ))
     return "\n".join(lines)

@@ -6,6 +6,7 @@ from search.run_folder._devices import DEVICE_COLUMNS, device_columns, where_tra
 from search.run_folder._files import atomic_write_bytes, read_json, read_rows, write_json, write_parquet
 from search.run_folder._layout import (
     BEST_CONFIG_FILE,
+    ENSEMBLE_MODEL_FILE,
     SMALLEST_CONFIG_FILE,
     SMALLEST_MODEL_FILE,
     BEST_MODEL_FILE,
@@ -60,6 +61,7 @@ from search.run_folder._tune_results import trial_results
 
 __all__ = [
     "BEST_CONFIG_FILE",
+    "ENSEMBLE_MODEL_FILE",
     "COMPLETED",
     "DEVICE_COLUMNS",
     "CUT_AT_TARGET",

@@ -37,6 +37,7 @@ FIGURE_FILES = {
 }
 BEST_MODEL_FILE = "best_model.keras"
 BEST_CONFIG_FILE = "best_config.json"
+ENSEMBLE_MODEL_FILE = "ensemble_model.keras"
 # The smallest confirmed configuration that beats the notebook, when there is one.
 SMALLEST_MODEL_FILE = "smallest_beating_model.keras"
 SMALLEST_CONFIG_FILE = "smallest_beating_config.json"

@@ -157,6 +157,9 @@ class Confirmation(_JsonGroup):
     cache_folder: str | None = None
     wall_s: float | None = None
     best_model: str | None = None  # "TRIAL, seed S, test accuracy A"
+    # members, rule, test_accuracy, test_loss, num_params, model_file, beats_notebook, verdict; or
+    # members [] and why_none. None: a run of an older version, which built no ensemble.
+    ensemble: dict[str, Any] | None = None
     objective: str | None = None
     threshold: float | None = None  # the published bar of the verdict; None on other data
     extra: dict[str, Any] = field(default_factory=dict, compare=False)

@@ -31,6 +31,9 @@ from spaces import NOTEBOOK_SPACE
 NOTEBOOK_PUBLISHED = {"dense_256": 0.9831, "dense_deep": 0.9854, "cnn_small": 0.9853}
 NOTEBOOK_PUBLISHED_BEST = max(NOTEBOOK_PUBLISHED.values())
 SHIPPED_DATA = "shipped MNIST"  # what run.json's "data" says of the project's own copy
+# The kinds of confirmation rows: the notebook's models, the searched configurations (one row per
+# seed), and the ensemble of the confirmed searched models (one row: it has no seed of its own).
+NOTEBOOK_KIND, SEARCHED_KIND, ENSEMBLE_KIND = "notebook", "searched", "ensemble"
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class Summary:
     """One configuration's test scores over its seeds."""
 
     name: str
-    kind: str  # "notebook" or "searched"
+    kind: str  # NOTEBOOK_KIND, SEARCHED_KIND or ENSEMBLE_KIND
     num_params: int | None
     epochs: int | None
     seeds: tuple[int, ...]
@@ -92,7 +95,13 @@ class Judgement:
 
     @property
     def beating(self) -> list[Verdict]:
-        return [verdict for verdict in self.verdicts if verdict.beats]
+        """The searched configurations that beat the notebook (the ensemble is not one)."""
+        return [verdict for verdict in self.verdicts if verdict.beats and verdict.summary.kind == SEARCHED_KIND]
+
+    @property
+    def ensemble(self) -> Verdict | None:
+        """The ensemble's verdict, if the confirmation built one."""
+        return next((verdict for verdict in self.verdicts if verdict.summary.kind == ENSEMBLE_KIND), None)
 
 
 def beats_notebook(accuracies: Sequence[float], baseline_mean: float, *,
@@ -129,7 +138,7 @@ def summarize(rows: Iterable[dict[str, Any]]) -> list[Summary]:
             min=min(accuracies) if accuracies else None,
             mean_seconds=float(np.mean(seconds)) if seconds else None,
             cached_seeds=tuple(int(row["seed"]) for row in members if row.get("cached")),
-            family=members[0].get("hp_family") or NOTEBOOK_SPACE.get(name),
+            family=members[0].get("hp_family") or members[0].get("family") or NOTEBOOK_SPACE.get(name),
         ))
     return summaries
 
@@ -143,9 +152,13 @@ def published_bar(data: str | None) -> float | None:
 
 def judge(rows: Sequence[dict[str, Any]], *, threshold: float | None = NOTEBOOK_PUBLISHED_BEST) -> Judgement:
     """Apply the rule to every searched configuration, and measure each against the best notebook
-    model and the best of its own family; ``threshold`` None drops the published bar."""
+    model and the best of its own family; ``threshold`` None drops the published bar.
+
+    The ensemble (a row of kind ``ENSEMBLE_KIND``) is judged by the same rule as one more
+    configuration with a single score; its difference pairs its one correctness vector with
+    each of the notebook model's seeds."""
     summaries = summarize(rows)
-    notebook = [s for s in summaries if s.kind == "notebook" and s.mean is not None]
+    notebook = [s for s in summaries if s.kind == NOTEBOOK_KIND and s.mean is not None]
     best_notebook = max(notebook, key=lambda s: s.mean) if notebook else None
     best_of_family = {}
     for summary in sorted(notebook, key=lambda s: s.mean):
@@ -155,8 +168,8 @@ def judge(rows: Sequence[dict[str, Any]], *, threshold: float | None = NOTEBOOK_
     for summary in sorted(summaries, key=_display_order):
         difference = None
         if best_notebook is not None and summary.name != best_notebook.name:
-            difference = _difference(correct, summary.name, best_notebook.name)
-        if summary.kind == "notebook":
+            difference = _difference(correct, summary, best_notebook.name)
+        if summary.kind == NOTEBOOK_KIND:
             role = "best notebook model (the baseline)" if summary is best_notebook else "notebook model"
             reason = role if not summary.failed_seeds else f"{role}; seed(s) {_seeds(summary.failed_seeds)} failed"
             verdicts.append(Verdict(summary, False, reason, difference))
@@ -164,9 +177,9 @@ def judge(rows: Sequence[dict[str, Any]], *, threshold: float | None = NOTEBOOK_
         beats, reason = _rule(summary, best_notebook, threshold)
         verdicts.append(Verdict(summary, beats, reason, difference,
                                 _family_verdict(summary, best_of_family.get(summary.family), correct, threshold)))
-    beating = [v.summary for v in verdicts if v.beats]
+    beating = [v.summary for v in verdicts if v.beats and v.summary.kind == SEARCHED_KIND]
     smallest = min(beating, key=lambda s: (s.num_params or 0, -(s.mean or 0))) if beating else None
-    searched = [s for s in summaries if s.kind == "searched" and s.mean is not None and not s.failed_seeds]
+    searched = [s for s in summaries if s.kind == SEARCHED_KIND and s.mean is not None and not s.failed_seeds]
     best_searched = max(searched, key=lambda s: s.mean) if searched else None
     return Judgement(tuple(verdicts), best_notebook, smallest, best_searched, threshold)
 
@@ -179,7 +192,7 @@ def _family_verdict(summary: Summary, baseline: Summary | None, correct: dict[tu
         NOTEBOOK_PUBLISHED[model] for model, family in NOTEBOOK_SPACE.items() if family == summary.family)
     beats, reason = _rule(summary, baseline, family_threshold)
     reason = f"beats {baseline.name}" if beats else reason
-    return FamilyVerdict(baseline.name, beats, reason, _difference(correct, summary.name, baseline.name))
+    return FamilyVerdict(baseline.name, beats, reason, _difference(correct, summary, baseline.name))
 
 
 def _rule(summary: Summary, best_notebook: Summary | None, threshold: float | None) -> tuple[bool, str]:
@@ -197,11 +210,20 @@ def _rule(summary: Summary, best_notebook: Summary | None, threshold: float | No
 
 
 
-def _difference(correct: dict[tuple[str, int], np.ndarray], name: str, baseline: str) -> Difference | None:
-    seeds = sorted({seed for (n, seed) in correct if n == name} & {seed for (n, seed) in correct if n == baseline})
-    if not seeds:
-        return None
-    a = np.stack([correct[(name, seed)] for seed in seeds])
+def _difference(correct: dict[tuple[str, int], np.ndarray], summary: Summary, baseline: str) -> Difference | None:
+    name = summary.name
+    baseline_seeds = sorted(seed for (n, seed) in correct if n == baseline)
+    if summary.kind == ENSEMBLE_KIND:  # one model, paired with every seed of the baseline
+        vectors = [vector for (n, _), vector in correct.items() if n == name]
+        if len(vectors) != 1 or not baseline_seeds:
+            return None
+        seeds = baseline_seeds
+        a = np.stack([vectors[0]] * len(seeds))
+    else:
+        seeds = sorted({seed for (n, seed) in correct if n == name} & set(baseline_seeds))
+        if not seeds:
+            return None
+        a = np.stack([correct[(name, seed)] for seed in seeds])
     b = np.stack([correct[(baseline, seed)] for seed in seeds])
     if a.shape != b.shape:
         return None
@@ -219,7 +241,8 @@ def _correctness_by_name_and_seed(rows: Iterable[dict[str, Any]]) -> dict[tuple[
 
 
 def _display_order(summary: Summary) -> tuple[int, float, str]:
-    return (0 if summary.kind == "notebook" else 1, -(summary.mean if summary.mean is not None else -1.0), summary.name)
+    rank = {NOTEBOOK_KIND: 0, SEARCHED_KIND: 1, ENSEMBLE_KIND: 2}.get(summary.kind, 1)
+    return (rank, -(summary.mean if summary.mean is not None else -1.0), summary.name)
 
 
 def _finished(row: dict[str, Any]) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from search.verdict._judge import Difference, FamilyVerdict, Judgement
+from search.verdict._judge import SEARCHED_KIND, Difference, FamilyVerdict, Judgement, Verdict
 
 
 def verdict_table(judgement: Judgement) -> str:
@@ -36,9 +36,26 @@ def format_family(family: FamilyVerdict | None, *, overall: str | None = None) -
 
 
 def headline(judgement: Judgement) -> str:
-    """One sentence: who beats the notebook, the smallest of them, or an honest no."""
+    """One sentence: who beats the notebook, the smallest of them, or an honest no; and one
+    more on the ensemble when the confirmation built one."""
+    sentence = _configurations_sentence(judgement)
+    ensemble = judgement.ensemble
+    if ensemble is None or judgement.best_notebook is None:
+        return sentence
+    return f"{sentence} {ensemble_sentence(ensemble, judgement.best_notebook.name)}"
+
+
+def ensemble_sentence(ensemble: Verdict, baseline: str) -> str:
+    """The ensemble in one sentence: its test accuracy, its difference and its verdict."""
+    s = ensemble.summary
+    verdict = "beats the notebook" if ensemble.beats else ensemble.reason.replace("no: ", "does not beat the notebook: ")
+    return (f"The ensemble of the confirmed models scores {s.mean:.4f} "
+            f"({format_difference(ensemble.difference)} against {baseline}) and {verdict}.")
+
+
+def _configurations_sentence(judgement: Judgement) -> str:
     threshold = judgement.threshold
-    searched = [v for v in judgement.verdicts if v.summary.kind == "searched"]
+    searched = [v for v in judgement.verdicts if v.summary.kind == SEARCHED_KIND]
     if judgement.best_notebook is None:
         return "No notebook model was measured, so there is no verdict."
     base = judgement.best_notebook

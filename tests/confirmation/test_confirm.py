@@ -109,12 +109,12 @@ def test_seeds_follow_the_run_seed() -> None:
     assert confirm_seeds(7, 2) == (7, 8)
 
 
-def test_jobs_run_longest_first_and_only_a_searched_first_seed_keeps_its_model() -> None:
+def test_jobs_run_longest_first_and_every_searched_job_keeps_its_model_for_the_ensemble() -> None:
     short = Candidate("short", "searched", {"epochs": 2}, epoch_seconds=5.0)
     long = Candidate("long", "notebook", {"epochs": 15}, epoch_seconds=8.0)
     jobs = plan_jobs([short, long], (0, 1))
     assert [(job.candidate.name, job.seed) for job in jobs] == [("long", 0), ("long", 1), ("short", 0), ("short", 1)]
-    assert [job.keep_model for job in jobs] == [False, False, True, False]
+    assert [job.keep_model for job in jobs] == [False, False, True, True]
 
 
 def tiny_split(n_train: int = 300, n_test: int = 200) -> FinalSplit:

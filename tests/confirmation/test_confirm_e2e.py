@@ -52,7 +52,8 @@ def test_confirm_parquet_has_one_configuration_and_the_three_notebook_models_two
     rows = pq.read_table(run_dir / "confirm.parquet").to_pylist()
     assert [(row["name"], row["seed"]) for row in rows] == [
         ("dense_256", 0), ("dense_256", 1), ("dense_deep", 0), ("dense_deep", 1), ("cnn_small", 0), ("cnn_small", 1),
-        (best_trial["trial_id"], 0), (best_trial["trial_id"], 1)]
+        (best_trial["trial_id"], 0), (best_trial["trial_id"], 1), ("ensemble", 0)]
+    rows = rows[:-1]  # the ensemble's row: see test_the_ensemble_of_the_confirmed_models_...
     for row in rows:
         searched = row["kind"] == "searched"
         assert row["kind"] == ("searched" if row["name"] == best_trial["trial_id"] else "notebook")
@@ -103,6 +104,48 @@ def test_the_best_model_loads_and_scores_on_the_test_set_what_the_report_says(fi
     assert f"test accuracy {best['test_accuracy']:.4f}" in (run_dir / "report.md").read_text()
 
 
+ENSEMBLE_CHECK = """
+import sys, numpy as np, keras
+model = keras.saving.load_model(sys.argv[1])
+data = np.load(sys.argv[2])
+x, y = data["x_test"].astype("float32") / 255.0, data["y_test"]
+print(float(np.mean(np.argmax(model.predict(x, batch_size=1024, verbose=0), axis=1) == y)))
+ours = sorted(name for name in sys.modules if name.split(".")[0] in ("search", "mnist_models", "spaces", "tests"))
+assert not ours, ours
+"""
+
+
+def test_the_ensemble_of_the_confirmed_models_is_scored_once_saved_and_loads_with_plain_keras(first_run,
+                                                                                                tmp_path) -> None:
+    run_dir, completed = first_run
+    rows = pq.read_table(run_dir / "confirm.parquet").to_pylist()
+    ensemble = rows[-1]
+    searched = [row for row in rows if row["kind"] == "searched"]
+    assert ensemble["kind"] == "ensemble" and ensemble["members"] == [f"{row['name']}/seed {row['seed']}"
+                                                                       for row in searched]
+    assert ensemble["num_params"] == sum(row["num_params"] for row in searched)
+    assert np.mean(ensemble["test_correct"]) == pytest.approx(ensemble["test_accuracy"])
+    # Loaded in a fresh interpreter, outside the project, with Keras alone: it scores what its row says.
+    data = tmp_path / "test.npz"
+    with np.load(PROJECT_ROOT / "mnist_models" / "data" / "mnist.npz") as mnist:
+        np.savez(data, x_test=mnist["x_test"], y_test=mnist["y_test"])
+    check = subprocess.run([PYTHON, "-c", ENSEMBLE_CHECK, str(run_dir / "ensemble_model.keras"), str(data)],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                           env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert check.returncode == 0, check.stderr[-2000:]
+    assert float(check.stdout.split()[-1]) == pytest.approx(ensemble["test_accuracy"], abs=2e-4)
+    # The run names it: the closing lines, the verdict table, best_config.json, run.json, the report.
+    assert "ensemble_model.keras (2 models, test accuracy" in completed.stdout
+    assert "\nensemble     ensemble     1" in completed.stdout
+    assert "The ensemble of the confirmed models scores" in completed.stdout
+    best = json.loads((run_dir / "best_config.json").read_text())
+    recorded = json.loads((run_dir / "run.json").read_text())["confirmation"]["ensemble"]
+    assert best["ensemble"] == recorded
+    assert recorded["members"] == ensemble["members"] and recorded["test_accuracy"] == ensemble["test_accuracy"]
+    assert recorded["model_file"] == "ensemble_model.keras" and recorded["beats_notebook"] in (True, False)
+    assert "**The ensemble** averages the class probabilities of 2 confirmed models" in (run_dir / "report.md").read_text()
+
+
 def test_the_report_and_its_figures_are_written(first_run) -> None:
     run_dir, _ = first_run
     text = (run_dir / "report.md").read_text()
@@ -122,6 +165,7 @@ def test_a_second_run_takes_the_notebook_models_from_the_cache(results: Path, fi
     # One trial only (the notebook's own point): nothing to confirm but the cached notebook models.
     completed = run_search(results, "second", "--num-samples", "1")
     assert "6 notebook measurement(s) from" in completed.stdout
+    assert "no ensemble: it needs at least 2 confirmed models and this run confirmed 0" in completed.stdout
     first = {(r["name"], r["seed"]): r for r in pq.read_table(first_dir / "confirm.parquet").to_pylist()}
     second = pq.read_table(results / "second" / "confirm.parquet").to_pylist()
     notebook = [row for row in second if row["kind"] == "notebook"]

@@ -27,7 +27,8 @@ def confirm_row(name: str, kind: str, seed: int, accuracy: float) -> dict:
 
 @pytest.fixture
 def results(tmp_path: Path) -> Path:
-    """Two runs: a finished, confirmed CNN search and an interrupted dense one; and a cache folder."""
+    """Two runs: a finished, confirmed CNN search (with its ensemble) and an interrupted dense one;
+    and a cache folder."""
     folder = tmp_path / "results"
     finished = folder / "cnn-finished"
     finished.mkdir(parents=True)
@@ -43,6 +44,7 @@ def results(tmp_path: Path) -> Path:
         confirm_row("cnn_small", "notebook", 0, 0.9900), confirm_row("cnn_small", "notebook", 1, 0.9902),
         confirm_row("bbb", "searched", 0, 0.9930), confirm_row("bbb", "searched", 1, 0.9926),
         confirm_row("aaa", "searched", 0, 0.9850), confirm_row("aaa", "searched", 1, 0.9860),
+        confirm_row("ensemble", "ensemble", 0, 0.9941),
     ]), finished / "confirm.parquet")
 
     interrupted = folder / "dense-interrupted"
@@ -75,10 +77,10 @@ def test_it_lists_both_runs_oldest_first_with_their_figures_and_states(results: 
     assert header[:5] == ["name", "space", "search", "started", "trials"]
     assert header[-4:] == ["verdict", "state", "trained", "on"]
     finished, interrupted = lines[3].split(), lines[4].split()
-    assert finished == ["cnn-finished", "cnn", "accuracy", *local(FINISHED_START), "3", "0.9910", "0.9928", "beats", "(1)",
-                        "finished", "-"]  # its trials.parquet predates the device columns
+    assert finished == ["cnn-finished", "cnn", "accuracy", *local(FINISHED_START), "3", "0.9910", "0.9928", "0.9941",
+                        "beats", "(1)", "finished", "-"]  # its trials.parquet predates the device columns
     assert interrupted == ["dense-interrupted", "dense", "accuracy", *local(INTERRUPTED_START), "2", "0.9700", "-", "-",
-                           "interrupted", "-"]
+                           "-", "interrupted", "-"]
     assert len(lines) == 5, "the cache folder (no run.json) is not a run"
 
 
