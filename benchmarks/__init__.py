@@ -7,7 +7,9 @@
 - ``scale``: the driver's own costs with thousands of trials on many simulated slots;
 - ``memory``: a reused trial slot's memory over a long run of trials;
 - ``asha``: the trials a run's first ASHA rung stopped, trained to their planned epochs: how
-  many would have ended among the run's best.
+  many would have ended among the run's best;
+- ``ensemble_members``: a run's best configurations trained with several seeds on its search
+  split: which members make the best ensemble, on the validation images.
 
 They measure; they are not tests (``tests/benchmarks/`` checks their arithmetic and runs
 one tiny ``overhead``). ``docs/PERFORMANCE.md`` holds the figures and the commands.
@@ -18,4 +20,4 @@ benchmarks`` finds them there; the ``[bench]`` extra adds KerasTuner for ``targe
 the service's faces only (``search.tuning``, ``search.study``, ...), never its private modules.
 """
 
-__all__ = ["asha", "gpu", "memory", "overhead", "scale", "target", "utilization"]
+__all__ = ["asha", "ensemble_members", "gpu", "memory", "overhead", "scale", "target", "utilization"]

@@ -18,6 +18,7 @@ BENCHMARKS = {
     "scale": "the driver's own costs with thousands of trials on many simulated slots",
     "memory": "a reused trial slot's memory over a long run of one-epoch trials",
     "asha": "how often ASHA's first rung stopped a trial that would have ended among a run's best",
+    "ensemble_members": "which members make the best ensemble of a run's configurations, on its validation split",
 }
 
 

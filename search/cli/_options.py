@@ -7,6 +7,7 @@ one line that names the value, the rule and the fix.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -26,6 +27,13 @@ from spaces import SPACES, smallest_candidates
 DEFAULT_TIME_BUDGET_S = 9 * 60
 DEFAULT_CONFIRM_BUDGET_S = 9 * 60
 DEFAULT_NUM_SAMPLES = 200
+# A longer --time-budget given without --num-samples or --confirm-budget: the trial cap grows
+# with the budget (at the default's rate, 200 trials per 9 minutes, which a search on a 2-core
+# machine does not reach), so that the time asked for is the time searched; and the
+# confirmation may take up to a quarter of the search's time (15 minutes for an hour; measured:
+# docs/PERFORMANCE.md, "Longer searches"), since a long search's best configurations may be
+# larger and slower to retrain.
+LONG_SEARCH_CONFIRM_SHARE = 0.25
 DEFAULT_TOP_K = 3
 # A size-aware search (--objective pareto, or any --max-params): small models need more epochs
 # (cheap ones: ``Space.size_aware_max_epochs``; docs/PERFORMANCE.md, "Choices measured", gives
@@ -91,8 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Search hyperparameters of MNIST Keras models with Ray Tune, Optuna TPE and ASHA.",
     )
     parser.add_argument("--space", default=None, help=f"search space: {', '.join(sorted(SPACES))} (default cnn)")
-    parser.add_argument("--num-samples", type=positive_int("--num-samples"), default=DEFAULT_NUM_SAMPLES,
-                        help=f"most trials to run (default {DEFAULT_NUM_SAMPLES}; the time budget usually ends the search first)")
+    parser.add_argument("--num-samples", type=positive_int("--num-samples"), default=None,
+                        help=f"most trials to run (default {DEFAULT_NUM_SAMPLES} per {DEFAULT_TIME_BUDGET_S // 60} "
+                             f"minutes of --time-budget; the time budget usually ends the search first)")
     parser.add_argument("--objective", default="accuracy",
                         help="accuracy (validation accuracy alone, the default) or pareto (validation accuracy "
                              "and parameter count together: the trade-off)")
@@ -137,7 +146,7 @@ def _add_confirmation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--confirm-budget", type=parse_duration, default=None,
                         help="most wall-clock time the confirmation's training may take by the search's epoch "
                              "times; a configuration that would not fit is passed over for the next best "
-                             "(default 9m; 14m with pareto or --max-params)")
+                             "(default 9m, 14m with pareto or --max-params, or a quarter of a longer --time-budget)")
     parser.add_argument("--no-confirm", dest="confirm", action="store_false",
                         help="search only: no retraining on all training images, no test scores")
     # Smoke runs and tests only, hence hidden from --help: the confirmation trains on the first
@@ -169,11 +178,13 @@ def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
     pareto = args.objective == "pareto"
     weighs_size = size_aware(args.objective, args.max_params)
     space = SPACES[args.space]
-    time_budget_s = float(SIZE_AWARE_TIME_BUDGET_S if weighs_size else DEFAULT_TIME_BUDGET_S)
-    confirm_budget_s = float(SIZE_AWARE_CONFIRM_BUDGET_S if weighs_size else DEFAULT_CONFIRM_BUDGET_S)
+    time_budget_s = float(args.time_budget if args.time_budget is not None else
+                          SIZE_AWARE_TIME_BUDGET_S if weighs_size else DEFAULT_TIME_BUDGET_S)
+    confirm_budget_s = max(float(SIZE_AWARE_CONFIRM_BUDGET_S if weighs_size else DEFAULT_CONFIRM_BUDGET_S),
+                           LONG_SEARCH_CONFIRM_SHARE * time_budget_s)
     options = RunOptions(
-        space=args.space, num_samples=args.num_samples,
-        time_budget_s=args.time_budget if args.time_budget is not None else time_budget_s,
+        space=args.space, num_samples=args.num_samples or default_num_samples(time_budget_s),
+        time_budget_s=time_budget_s,
         max_epochs=args.max_epochs or (space.size_aware_max_epochs if weighs_size else space.max_epochs),
         max_concurrent=args.max_concurrent, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
         seed=args.seed, results=args.results, name=args.name, data=args.data, train_limit=args.train_limit,
@@ -187,6 +198,12 @@ def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
     if options.max_params is not None:
         _check_budget(options)
     return options
+
+
+def default_num_samples(time_budget_s: float) -> int:
+    """The trial cap of a search not given ``--num-samples``: ``DEFAULT_NUM_SAMPLES`` per
+    ``DEFAULT_TIME_BUDGET_S`` of its time budget, and never fewer."""
+    return max(DEFAULT_NUM_SAMPLES, math.ceil(DEFAULT_NUM_SAMPLES * time_budget_s / DEFAULT_TIME_BUDGET_S))
 
 
 def _check_choices(args: argparse.Namespace) -> None:

@@ -129,9 +129,11 @@ def _save_ensemble(run_dir: Path, plan: EnsemblePlan, rows: list[dict[str, Any]]
     row = next((row for row in rows if row["kind"] == ENSEMBLE_KIND), None)
     if row is None:
         return ensemble_section(plan, None, model_file=None)
+    started = time.monotonic()
     payload = build_on_cluster([kept.models[(m.name, m.seed)] for m in plan.members], cpus=settings.cpus_per_job)
     atomic_write_bytes(run_dir / ENSEMBLE_MODEL_FILE, payload)
-    return ensemble_section(plan, row, model_file=ENSEMBLE_MODEL_FILE, verdict=judgement.ensemble)
+    return ensemble_section(plan, row, model_file=ENSEMBLE_MODEL_FILE, verdict=judgement.ensemble,
+                            build_s=time.monotonic() - started)
 
 
 def plan_confirmation(settings: ConfirmSettings, trial_rows: list[dict[str, Any]], *, split: FinalSplit,
@@ -223,7 +225,8 @@ def _print_outcome(judgement: Any, settings: ConfirmSettings, plan: ConfirmPlan,
                 if small is not None and (run_dir / SMALLEST_MODEL_FILE).is_file() else "")
     trained = f" ({devices})" if devices else ""
     ensembled = (f", {ENSEMBLE_MODEL_FILE} ({len(ensemble['members'])} models, test accuracy "
-                 f"{ensemble['test_accuracy']:.4f})" if ensemble.get("model_file") else "")
+                 f"{ensemble['test_accuracy']:.4f}, built in {ensemble['build_s']:.0f} s)"
+                 if ensemble.get("model_file") else "")
     print(f"confirmation: {len(plan.jobs)} job(s) in {wall_s:.0f} s{trained}; {CONFIRM_FILE}"
           + (f", {BEST_MODEL_FILE} ({best})" if best else "") + smallest + ensembled + f" in {run_dir}",
           file=out, flush=True)

@@ -91,7 +91,7 @@ def ensemble_row(plan: EnsemblePlan, probabilities: Mapping[tuple[str, int], np.
 
 
 def ensemble_section(plan: EnsemblePlan, row: Mapping[str, Any] | None, *, model_file: str | None,
-                     verdict: Any = None) -> dict[str, Any]:
+                     verdict: Any = None, build_s: float | None = None) -> dict[str, Any]:
     """What ``run.json`` (the confirmation's ``ensemble``) and ``best_config.json`` record of it."""
     if row is None:
         return {"members": [], "rule": MEMBERS_RULE, "why_none": plan.why_none}
@@ -102,6 +102,7 @@ def ensemble_section(plan: EnsemblePlan, row: Mapping[str, Any] | None, *, model
         "test_loss": row["test_loss"],
         "num_params": row["num_params"],
         "model_file": model_file,
+        "build_s": None if build_s is None else round(build_s, 1),  # building and writing the saved model
         "beats_notebook": None if verdict is None else verdict.beats,
         "verdict": None if verdict is None else verdict.reason,
     }

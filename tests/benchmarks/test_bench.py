@@ -340,10 +340,11 @@ def test_every_gpu_count_trains_copies_of_one_configuration() -> None:
     assert _cli.parse_args(["gpu"]).config == 0  # the notebook's cnn_small
 
 
-def test_asha_refuses_a_folder_that_is_not_a_finished_run(tmp_path, capsys) -> None:
+@pytest.mark.parametrize("name", ["asha", "ensemble_members"])
+def test_a_benchmark_of_a_run_refuses_a_folder_that_is_not_a_finished_run(name, tmp_path, capsys) -> None:
     from benchmarks import __main__ as bench_main
 
-    assert bench_main.main(["asha", str(tmp_path)]) == 1  # a benchmark's own error (argparse's are 2)
+    assert bench_main.main([name, str(tmp_path)]) == 1  # a benchmark's own error (argparse's are 2)
     assert "is not a finished run's folder" in capsys.readouterr().err.strip().splitlines()[-1]
 
 

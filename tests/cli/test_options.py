@@ -74,6 +74,20 @@ def test_the_flags_of_the_confirmation() -> None:
     assert (options.top_k, options.confirm_seeds, options.confirm, options.confirm_train_limit) == (1, 2, False, 500)
 
 
+def test_a_longer_time_budget_is_searched_whole_and_confirms_within_half_its_time() -> None:
+    """Without --num-samples, the trial cap grows with the budget (200 per 9 minutes), so a
+    search given an hour is not ended by its trial count first; the confirmation's budget is
+    a quarter of a long search's (never below the defaults); flags given win."""
+    assert (parse_options([]).num_samples, parse_options([]).confirm_budget_s) == (200, 540)
+    hour = parse_options(["--time-budget", "1h"])
+    assert (hour.num_samples, hour.time_budget_s, hour.confirm_budget_s) == (1334, 3600, 900)
+    half = parse_options(["--time-budget", "30m"])
+    assert (half.num_samples, half.confirm_budget_s) == (667, 540)
+    assert parse_options(["--time-budget", "2m"]).num_samples == 200
+    given = parse_options(["--time-budget", "1h", "--num-samples", "50", "--confirm-budget", "5m"])
+    assert (given.num_samples, given.confirm_budget_s) == (50, 300)
+
+
 @pytest.mark.parametrize("flag", ["--top-k", "--confirm-seeds", "--confirm-train-limit"])
 def test_confirmation_counts_must_be_positive(flag: str, capsys) -> None:
     with pytest.raises(SystemExit):

@@ -172,3 +172,44 @@ def test_on_other_data_the_published_figure_is_no_bar() -> None:
 def test_the_published_bar_holds_for_the_shipped_mnist_only() -> None:
     assert published_bar("shipped MNIST") == NOTEBOOK_PUBLISHED_BEST
     assert published_bar("/data/permuted.npz") is None
+
+
+def ensemble_rows(accuracy: float, members: int = 6) -> list[dict]:
+    return [{"name": "ensemble", "kind": "ensemble", "seed": 0, "test_accuracy": accuracy, "test_loss": 0.03,
+             "epochs": None, "num_params": members * 1000, "seconds": None, "cached": False, "family": "cnn",
+             "members": [f"m{index}/seed 0" for index in range(members)],
+             "test_correct": correct_vector(accuracy, 4242)}]
+
+
+ENSEMBLE_JUDGED = NOTEBOOK + rows_for("a1", "searched", [0.9930, 0.9931, 0.9932]) + ensemble_rows(0.9950)
+
+
+def test_the_ensemble_is_judged_by_the_same_rule_as_one_model_with_a_single_score() -> None:
+    judgement = judge(ENSEMBLE_JUDGED)
+    ensemble = judgement.ensemble
+    assert ensemble is not None and ensemble is judgement.verdicts[-1]  # the last row of the table
+    assert ensemble.beats and ensemble.reason == "BEATS the notebook"
+    assert ensemble.summary.accuracies == (0.9950,) and ensemble.summary.num_params == 6000
+    below_the_bar = judge(NOTEBOOK + ensemble_rows(0.9850)).ensemble
+    assert not below_the_bar.beats and below_the_bar.reason == "no: seed(s) 0 not above 0.9854"
+
+
+def test_the_ensembles_difference_pairs_its_one_vector_with_every_seed_of_the_best_notebook_model() -> None:
+    ensemble = judge(ENSEMBLE_JUDGED).ensemble
+    assert ensemble.difference.seeds == (0, 1, 2)
+    assert ensemble.difference.mean == pytest.approx(0.9950 - np.mean([0.988, 0.989, 0.990]), abs=1e-9)
+    assert ensemble.difference.low < ensemble.difference.mean < ensemble.difference.high
+    assert ensemble.family is not None and ensemble.family.baseline == "cnn_small"
+
+
+def test_the_ensemble_is_not_a_configuration_neither_beating_nor_smallest_nor_best() -> None:
+    judgement = judge(NOTEBOOK + rows_for("a1", "searched", [0.9850, 0.9860, 0.9870]) + ensemble_rows(0.9950))
+    assert judgement.ensemble.beats
+    assert judgement.beating == [] and judgement.smallest_beating is None
+    assert judgement.best_searched.name == "a1"
+    assert headline(judgement) == (
+        "No confirmed configuration beats the notebook: none of the 1 scored above 0.9854 on every seed with a mean "
+        "above cnn_small's 0.9890. The ensemble of the confirmed models scores 0.9950 ("
+        + f"{judgement.ensemble.difference.mean:+.4f} [{judgement.ensemble.difference.low:+.4f}, "
+          f"{judgement.ensemble.difference.high:+.4f}] against cnn_small) and beats the notebook.")
+    assert "\nensemble     ensemble     1" in verdict_table(judgement)

@@ -1,0 +1,118 @@
+"""``python -m benchmarks ensemble_members RUN``: which members make the best ensemble, measured
+on the search's own split (the test set is never read).
+
+Takes run RUN's best ``--top`` distinct configurations, ranked as the confirmation ranks them,
+and trains each with ``--seeds`` seeds on the run's search-training images for the epoch at
+which its trial peaked (as the confirmation retrains them, but without the validation images),
+two processes at a time. Each model's class probabilities on the validation images are then
+averaged by each candidate rule:
+
+- ``best config, all seeds``: the seeds of the configuration ranked first;
+- ``top 3, first seed``: one model of each of the three best configurations;
+- ``top K, all seeds`` for K = 3 (what a default confirmation trains) and K = ``--top``.
+
+Every rule draws on the same configurations, chosen on the same validation images, so all are
+optimistic by the same selection; the comparison between them is what this measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from benchmarks._errors import BenchError
+from benchmarks._output import emit, table
+from mnist_models import SearchSplit, configure_tensorflow, fit_config, load_mnist, search_split
+from search.confirmation import select_top_configurations
+from search.run_folder import RUN_FILE, TRIALS_FILE, is_run_folder, load_record, read_rows
+
+DEFINITIONS = {
+    "val_accuracy": "accuracy on the run's validation images of the argmax of the members' averaged class "
+                    "probabilities",
+    "members": "models averaged by the rule",
+    "single_mean": "the members' own validation accuracies, averaged",
+}
+_SPLIT: SearchSplit | None = None  # each worker process's copy, loaded once
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, **_: Any) -> None:
+    parser.add_argument("run", metavar="RUN", help="a finished run's folder, like results/cnn-20261206-051321")
+    parser.add_argument("--top", type=positive_int("--top"), default=5,
+                        help="configurations to train, the best first (default 5)")
+    parser.add_argument("--seeds", type=positive_int("--seeds"), default=3, help="seeds per configuration (default 3)")
+    parser.add_argument("--processes", type=positive_int("--processes"), default=2,
+                        help="models trained at once, one thread each (default 2)")
+
+
+def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
+    run_dir = Path(args.run).expanduser()
+    if not is_run_folder(run_dir) or not (run_dir / TRIALS_FILE).is_file():
+        raise BenchError(f"{str(run_dir)!r} is not a finished run's folder (it needs {RUN_FILE} and {TRIALS_FILE}): "
+                         f"give RESULTS/NAME of a run whose search finished")
+    record = load_record(run_dir)
+    candidates = select_top_configurations(read_rows(run_dir / TRIALS_FILE), args.top)
+    if len(candidates) < 3:
+        raise BenchError(f"the run has {len(candidates)} distinct scored configurations, fewer than 3: give a longer run")
+    seeds = tuple(int(record.seed or 0) + index for index in range(args.seeds))
+    jobs = [(candidate.name, dict(candidate.config), seed) for candidate in candidates for seed in seeds]
+    data = None if record.data in (None, "shipped MNIST") else record.data
+    started = time.perf_counter()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(args.processes, mp_context=context, initializer=_load_split,
+                             initargs=(data, int(record.seed or 0), record.train_limit)) as pool:
+        outputs = list(pool.map(_train, jobs))
+    wall_s = time.perf_counter() - started
+    probabilities = {(name, seed): probs for (name, _, seed), (probs, _) in zip(jobs, outputs)}
+    labels = _labels(data, int(record.seed or 0), record.train_limit)
+    names = [candidate.name for candidate in candidates]
+    rules = {
+        "best config, all seeds": [(names[0], seed) for seed in seeds],
+        "top 3, first seed": [(name, seeds[0]) for name in names[:3]],
+        "top 3, all seeds": [(name, seed) for name in names[:3] for seed in seeds],
+        f"top {len(names)}, all seeds": [(name, seed) for name in names for seed in seeds],
+    }
+    conditions = {"run": str(run_dir), "top": len(names), "seeds": list(seeds), "configurations": names,
+                  "validation_images": int(labels.size), "training_wall_s": round(wall_s, 1)}
+    records = []
+    for rule, members in rules.items():
+        averaged = np.mean([probabilities[key] for key in members], axis=0)
+        singles = [float(np.mean(np.argmax(probabilities[key], axis=1) == labels)) for key in members]
+        records.append({"benchmark": "ensemble_members", "record": "rule", "machine": machine, "versions": versions,
+                        "conditions": conditions, "definitions": DEFINITIONS, "rule": rule, "members": len(members),
+                        "val_accuracy": float(np.mean(np.argmax(averaged, axis=1) == labels)),
+                        "single_mean": float(np.mean(singles))})
+    text = table(("rule", "members", "val accuracy", "its members alone (mean)"),
+                 [(r["rule"], r["members"], f"{r['val_accuracy']:.4f}", f"{r['single_mean']:.4f}") for r in records])
+    emit(records, as_json=args.json, stream=stream,
+         text=f"ensemble_members: {len(names)} configurations x {len(seeds)} seeds trained on the search split in "
+              f"{wall_s:.0f} s; scored on {labels.size:,} validation images\n\n{text}")
+    return 0
+
+
+def _load_split(data: str | None, seed: int, train_limit: int | None) -> None:
+    global _SPLIT
+    configure_tensorflow(threads=1, use_gpu=False)
+    _SPLIT = search_split(load_mnist(data), seed, train_limit=train_limit)
+
+
+def _train(job: tuple[str, dict[str, Any], int]) -> tuple[np.ndarray, float]:
+    _, config, seed = job
+    assert _SPLIT is not None
+    import keras
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    started = time.perf_counter()
+    model, _ = fit_config(config, _SPLIT.x_train, _SPLIT.y_train, seed=seed)
+    probabilities = np.asarray(model.predict(_SPLIT.x_val, batch_size=1024, verbose=0), dtype=np.float32)
+    return probabilities, time.perf_counter() - started
+
+
+def _labels(data: str | None, seed: int, train_limit: int | None) -> np.ndarray:
+    return np.asarray(search_split(load_mnist(data), seed, train_limit=train_limit).y_val, dtype=np.int64)
