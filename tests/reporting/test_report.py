@@ -270,3 +270,45 @@ def test_on_other_data_the_size_figure_draws_no_published_line_and_its_caption_s
     assert "(grey squares)." in text and "red dashed line" not in text
     text = render_report(make_run_folder(tmp_path / "mnist"))["md"].read_text()
     assert "the red dashed line is the notebook's best published figure." in text
+
+
+def test_the_report_names_the_ensemble_its_members_its_score_and_its_file(run_folder: Path) -> None:
+    rows = _confirm_rows(np.random.default_rng(0))
+    correct = np.random.default_rng(1).random(10_000) < 0.995
+    rows.append({"name": "ensemble", "kind": "ensemble", "trial_id": None, "seed": 0,
+                 "test_accuracy": float(correct.mean()), "test_loss": 0.02, "num_params": 360_000,
+                 "cached": False, "family": "cnn", "members": ["00000002/seed 0", "00000002/seed 1"],
+                 "test_correct": correct.tolist()})
+    write_parquet(run_folder / "confirm.parquet", rows_table(rows))
+    info = read_json(run_folder / "run.json")
+    info["confirmation"]["ensemble"] = {"members": ["00000002/seed 0", "00000002/seed 1"],
+                                        "rule": "every seed of every confirmed searched configuration",
+                                        "test_accuracy": float(correct.mean()), "model_file": "ensemble_model.keras"}
+    write_json(run_folder / "run.json", info)
+    text = render_report(run_folder)["md"].read_text()
+    assert "| ensemble | ensemble | 1/1 |" in text
+    assert ("**The ensemble** averages the class probabilities of 2 confirmed models (every seed of every confirmed "
+            "searched configuration: 00000002/seed 0, 00000002/seed 1)") in text
+    assert 'keras.saving.load_model("ensemble_model.keras")' in text
+    assert f"The ensemble of the confirmed models scores {correct.mean():.4f}" in text  # the headline
+
+
+def test_a_run_without_an_ensemble_says_why_and_an_older_run_says_nothing_of_one(run_folder: Path) -> None:
+    assert "ensemble" not in render_report(run_folder)["md"].read_text().lower()  # a run of an older version
+    info = read_json(run_folder / "run.json")
+    info["confirmation"]["ensemble"] = {"members": [], "rule": "every seed of every confirmed searched configuration",
+                                        "why_none": "no ensemble: it needs at least 2 confirmed models and this run "
+                                                    "confirmed 1 (1 configuration(s); --top-k and --confirm-seeds set "
+                                                    "how many)"}
+    write_json(run_folder / "run.json", info)
+    assert ("No ensemble in this run: it needs at least 2 confirmed models and this run confirmed 1"
+            in render_report(run_folder)["md"].read_text())
+
+
+def test_the_report_says_when_the_searchs_best_last_rose(run_folder: Path) -> None:
+    for index, result in enumerate(sorted((run_folder / "tune").glob("*/result.json"))):
+        line = json.loads(result.read_text())
+        result.write_text(json.dumps({**line, "val_accuracy": 0.95 + 0.001 * min(index, 5)}) + "\n")
+    text = render_report(run_folder)["md"].read_text()
+    assert "The best validation accuracy (0.9550) was last reached" in text
+    assert "it did not rise over the last third" in text
