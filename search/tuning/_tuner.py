@@ -18,6 +18,7 @@ from search.tuning._checkpoints import CHECKPOINTS_KEPT
 from search.tuning._curves import TrialCurves
 from search.tuning._device_refusal import DeviceRefusal
 from search.tuning._plan import SearchPlan
+from search.tuning._ray_compat import TrialResultLog
 from search.tuning._scheduler import (ASHA_GRACE_EPOCHS, SIZE_AWARE_GRACE_EPOCHS, BandedASHA, RecordingASHA,
                                       size_band)
 from search.tuning._searcher import StudyCloser, StudySearcher
@@ -136,8 +137,9 @@ def make_tuner(plan: SearchPlan, split: SearchSplit, *, callbacks: list, schedul
         stop = target = TargetReached(plan.run_dir, plan.stop_at)
     # TrialCurves takes the place of Tune's own TensorBoard logger; StudyCloser closes the
     # Optuna trials that Tune ends without telling the searcher (time budget, target, failed reuse);
-    # DeviceRefusal stops the search at the first trial refused its GPU.
-    watchers = [StudyCloser(searcher, target=target), NoProgressCsv(), TrialCurves(plan.run_dir),
+    # DeviceRefusal stops the search at the first trial refused its GPU; TrialResultLog takes the
+    # place of Tune's result.json logger, so that a retried trial keeps the epochs it reported.
+    watchers = [StudyCloser(searcher, target=target), NoProgressCsv(), TrialResultLog(), TrialCurves(plan.run_dir),
                 DeviceRefusal(plan.run_dir)]
     return tune.Tuner(
         make_trainable(plan, split, function=function),
