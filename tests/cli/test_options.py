@@ -74,7 +74,7 @@ def test_the_flags_of_the_confirmation() -> None:
     assert (options.top_k, options.confirm_seeds, options.confirm, options.confirm_train_limit) == (1, 2, False, 500)
 
 
-def test_a_longer_time_budget_is_searched_whole_and_confirms_within_half_its_time() -> None:
+def test_a_longer_time_budget_is_searched_whole_and_confirms_within_a_quarter_of_it() -> None:
     """Without --num-samples, the trial cap grows with the budget (200 per 9 minutes), so a
     search given an hour is not ended by its trial count first; the confirmation's budget is
     a quarter of a long search's (never below the defaults); flags given win."""
