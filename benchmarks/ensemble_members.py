@@ -13,6 +13,10 @@ averaged by each candidate rule:
 
 Every rule draws on the same configurations, chosen on the same validation images, so all are
 optimistic by the same selection; the comparison between them is what this measures.
+
+Each rule is also scored with test-time shifts: every member's probabilities averaged over the
+image and its four copies shifted by one pixel (up, down, left, right; the uncovered row or
+column black), which costs prediction only.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import numpy as np
 
 from benchmarks._errors import BenchError
 from benchmarks._output import emit, table
-from mnist_models import SearchSplit, configure_tensorflow, fit_config, load_mnist, search_split
+from mnist_models import SHIFTS, SearchSplit, configure_tensorflow, fit_config, load_mnist, search_split, shifted
 from search.confirmation import select_top_configurations
 from search.run_folder import RUN_FILE, TRIALS_FILE, is_run_folder, load_record, read_rows
 
@@ -37,6 +41,11 @@ DEFINITIONS = {
                     "probabilities",
     "members": "models averaged by the rule",
     "single_mean": "the members' own validation accuracies, averaged",
+    "val_accuracy_shifted": "val_accuracy with each member's probabilities averaged over the image and its "
+                            "four one-pixel shifts",
+    "single_mean_shifted": "single_mean, each member with its four one-pixel shifts",
+    "members_better_shifted": "members whose own validation accuracy is higher with the shifts than without",
+    "members_worse_shifted": "members whose own validation accuracy is lower with the shifts than without",
 }
 _SPLIT: SearchSplit | None = None  # each worker process's copy, loaded once
 
@@ -68,7 +77,7 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
                              initargs=(data, int(record.seed or 0), record.train_limit)) as pool:
         outputs = list(pool.map(_train, jobs))
     wall_s = time.perf_counter() - started
-    probabilities = {(name, seed): probs for (name, _, seed), (probs, _) in zip(jobs, outputs)}
+    views = {(name, seed): probs for (name, _, seed), (probs, _) in zip(jobs, outputs)}  # (shifts, images, classes)
     labels = _labels(data, int(record.seed or 0), record.train_limit)
     names = [candidate.name for candidate in candidates]
     rules = {
@@ -79,16 +88,15 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
     }
     conditions = {"run": str(run_dir), "top": len(names), "seeds": list(seeds), "configurations": names,
                   "validation_images": int(labels.size), "training_wall_s": round(wall_s, 1)}
-    records = []
-    for rule, members in rules.items():
-        averaged = np.mean([probabilities[key] for key in members], axis=0)
-        singles = [float(np.mean(np.argmax(probabilities[key], axis=1) == labels)) for key in members]
-        records.append({"benchmark": "ensemble_members", "record": "rule", "machine": machine, "versions": versions,
-                        "conditions": conditions, "definitions": DEFINITIONS, "rule": rule, "members": len(members),
-                        "val_accuracy": float(np.mean(np.argmax(averaged, axis=1) == labels)),
-                        "single_mean": float(np.mean(singles))})
-    text = table(("rule", "members", "val accuracy", "its members alone (mean)"),
-                 [(r["rule"], r["members"], f"{r['val_accuracy']:.4f}", f"{r['single_mean']:.4f}") for r in records])
+    base = {"benchmark": "ensemble_members", "record": "rule", "machine": machine, "versions": versions,
+            "conditions": conditions, "definitions": DEFINITIONS}
+    records = [{**base, "rule": rule, "members": len(members), **_scores(members, views, labels)}
+               for rule, members in rules.items()]
+    text = table(("rule", "members", "val accuracy", "its members alone (mean)", "with shifts", "members alone",
+                  "members better / worse"),
+                 [(r["rule"], r["members"], f"{r['val_accuracy']:.4f}", f"{r['single_mean']:.4f}",
+                   f"{r['val_accuracy_shifted']:.4f}", f"{r['single_mean_shifted']:.4f}",
+                   f"{r['members_better_shifted']} / {r['members_worse_shifted']}") for r in records])
     emit(records, as_json=args.json, stream=stream,
          text=f"ensemble_members: {len(names)} configurations x {len(seeds)} seeds trained on the search split in "
               f"{wall_s:.0f} s; scored on {labels.size:,} validation images\n\n{text}")
@@ -110,8 +118,29 @@ def _train(job: tuple[str, dict[str, Any], int]) -> tuple[np.ndarray, float]:
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
     model, _ = fit_config(config, _SPLIT.x_train, _SPLIT.y_train, seed=seed)
-    probabilities = np.asarray(model.predict(_SPLIT.x_val, batch_size=1024, verbose=0), dtype=np.float32)
+    probabilities = np.stack([model.predict(shifted(_SPLIT.x_val, rows, columns), batch_size=1024, verbose=0)
+                              for rows, columns in SHIFTS]).astype(np.float32)
     return probabilities, time.perf_counter() - started
+
+
+def _scores(members: list[tuple[str, int]], views: dict[tuple[str, int], np.ndarray],
+            labels: np.ndarray) -> dict[str, Any]:
+    """A rule's figures (``DEFINITIONS``), without and with the shifts; ``views`` holds each
+    model's probabilities on every shift of the validation images (``SHIFTS``, the image first)."""
+    scored = {"": {key: views[key][0] for key in members},
+              "_shifted": {key: views[key].mean(axis=0) for key in members}}
+    figures: dict[str, Any] = {}
+    for suffix, probabilities in scored.items():
+        figures[f"val_accuracy{suffix}"] = _accuracy(np.mean([probabilities[key] for key in members], axis=0), labels)
+        figures[f"single_mean{suffix}"] = float(np.mean([_accuracy(probabilities[key], labels) for key in members]))
+    gains = [_accuracy(scored["_shifted"][key], labels) - _accuracy(scored[""][key], labels) for key in members]
+    figures["members_better_shifted"] = sum(gain > 0 for gain in gains)
+    figures["members_worse_shifted"] = sum(gain < 0 for gain in gains)
+    return figures
+
+
+def _accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(np.argmax(probabilities, axis=1) == labels))
 
 
 def _labels(data: str | None, seed: int, train_limit: int | None) -> np.ndarray:

@@ -7,6 +7,7 @@ from mnist_models._device import TEST_SEAM_ENV, DeviceError, Placement, check_pl
 from mnist_models._data import DataError, FinalSplit, Mnist, SearchSplit, final_split, load_mnist, search_split
 from mnist_models._training_process import TrainingProcess
 from mnist_models._training import configure_tensorflow, fit_config, keras_backend, trial_seed
+from mnist_models._views import SHIFTS, shift_layer, shifted
 
 
 def build_model(config, *, decay_steps=None):
@@ -19,6 +20,7 @@ def build_model(config, *, decay_steps=None):
 
 
 __all__ = [
+    "SHIFTS",
     "TEST_SEAM_ENV",
     "ConfigError",
     "DataError",
@@ -38,5 +40,7 @@ __all__ = [
     "parameter_count",
     "placement",
     "search_split",
+    "shift_layer",
+    "shifted",
     "trial_seed",
 ]

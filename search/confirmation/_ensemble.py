@@ -2,11 +2,13 @@
 
 The members are fixed by a rule decided before the test set is touched: **every model the
 confirmation trained for a searched configuration** (each seed of each confirmed configuration
-that finished). The rule was chosen by measurement on the search's own split
-(``python -m benchmarks ensemble_members``; docs/PERFORMANCE.md, "Choices measured"). The
-confirmation already trained these models on all training images, so the ensemble costs no
-retraining: its test score is the argmax of the members' averaged test probabilities, scored
-once, and its row joins the verdict as one model with a single score.
+that finished), **each on the test image and its four one-pixel shifts** (test-time shifts,
+``mnist_models.SHIFTS``: what each job's kept probabilities already average). Both halves of
+the rule were chosen by measurement on the search's own split (``python -m benchmarks
+ensemble_members``; docs/PERFORMANCE.md, "Choices measured"). The confirmation already trained
+these models on all training images, so the ensemble costs no retraining: its test score is
+the argmax of the members' averaged test probabilities, scored once, and its row joins the
+verdict as one model with a single score.
 
 No Keras here (``_ensemble_model`` builds the saved model on the cluster): plain arrays in,
 a confirmation row out.
@@ -24,7 +26,8 @@ from search.verdict import ENSEMBLE_KIND, SEARCHED_KIND
 
 ENSEMBLE_NAME = "ensemble"
 MIN_MEMBERS = 2
-MEMBERS_RULE = "every seed of every confirmed searched configuration"
+MEMBERS_RULE = ("every seed of every confirmed searched configuration, each on the image and its four "
+                "one-pixel shifts")
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """``ensemble_model.keras``: the ensemble as one Keras model, built on the cluster.
 
-The members' saved models are loaded and joined under one input by Keras's ``Average`` layer:
-images in, the members' mean class probabilities out, so ``keras.saving.load_model`` loads it
-with nothing of this project and ``predict`` gives what the ensemble was scored with. It is
+The members' saved models are loaded and joined under one input: each member sees the images
+and their one-pixel shifts (``mnist_models.shift_layer``), and Keras's ``Average`` layer takes
+the mean of all their class probabilities. Images in, probabilities out, built of Keras's own
+layers, so ``keras.saving.load_model`` loads it with nothing of this project and ``predict``
+gives what the ensemble was scored with. It is
 built in a Ray task, as the confirmation's jobs train: the driver never imports Keras.
 """
 
@@ -14,13 +16,14 @@ from typing import Sequence
 
 import ray
 
-from mnist_models import configure_tensorflow
+from mnist_models import SHIFTS, configure_tensorflow, shift_layer
 
 ENSEMBLE_MODEL_NAME = "ensemble"
 
 
 def ensemble_model_bytes(member_models: Sequence[bytes]) -> bytes:
-    """The members (each a ``.keras`` file's bytes) averaged into one model; its ``.keras`` bytes."""
+    """The members (each a ``.keras`` file's bytes), each on the images and their shifts,
+    averaged into one model; its ``.keras`` bytes."""
     import keras  # Lazy: this runs where the members trained, not in the driver.
 
     with tempfile.TemporaryDirectory() as folder:
@@ -32,7 +35,10 @@ def ensemble_model_bytes(member_models: Sequence[bytes]) -> bytes:
             member.name = f"member_{index}"  # the members share their builder's name; a model's layers may not
             members.append(member)
         images = keras.Input(shape=tuple(members[0].inputs[0].shape[1:]), name="images")
-        probabilities = keras.layers.Average(name="mean_probabilities")([member(images) for member in members])
+        views = [images if (rows, columns) == (0, 0) else shift_layer(rows, columns)(images)
+                 for rows, columns in SHIFTS]
+        probabilities = keras.layers.Average(name="mean_probabilities")(
+            [member(view) for member in members for view in views])
         ensemble = keras.Model(images, probabilities, name=ENSEMBLE_MODEL_NAME)
         path = Path(folder) / "ensemble.keras"
         ensemble.save(path)

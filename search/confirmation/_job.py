@@ -14,7 +14,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from mnist_models import FinalSplit, check_placement, configure_tensorflow, fit_config, keras_backend, placement
+from mnist_models import (SHIFTS, FinalSplit, check_placement, configure_tensorflow, fit_config, keras_backend,
+                          placement, shifted)
 from search.confirmation._plan import Job
 from search.verdict import NOTEBOOK_KIND
 from search.run_folder import BEST_MODEL_FILE, DEVICE_COLUMNS, config_columns, device_columns
@@ -33,7 +34,8 @@ def confirm_job(
     Returns test accuracy and loss, training seconds, parameter count, the per-image
     correctness vector (for paired statistics), where it trained (the ``device_*`` columns)
     and, with ``keep_model``, the saved model's bytes (a ``.keras`` file) and its test
-    probabilities (float32, images x classes: what the ensemble averages). Raises
+    probabilities averaged over each test image and its one-pixel shifts (float32, images x
+    classes: what the ensemble averages; ``mnist_models.SHIFTS``). Raises
     ``mnist_models.DeviceError`` before training when given ``gpu_share`` of a GPU that the
     backend does not list.
     """
@@ -67,8 +69,17 @@ def confirm_job(
     }
     if keep_model:
         result["model_bytes"] = _model_bytes(model)
-        result["test_probabilities"] = np.asarray(probabilities, dtype=np.float32)
+        result["test_probabilities"] = _shifted_probabilities(model, split.x_test, probabilities)
     return result
+
+
+def _shifted_probabilities(model: Any, images: np.ndarray, unshifted: np.ndarray) -> np.ndarray:
+    """The model's class probabilities averaged over ``images`` and their shifted copies
+    (``unshifted``: its probabilities on the images themselves, already predicted)."""
+    views = [unshifted if (rows, columns) == (0, 0) else
+             model.predict(shifted(images, rows, columns), batch_size=EVAL_BATCH_SIZE, verbose=0)
+             for rows, columns in SHIFTS]
+    return np.mean(np.asarray(views, dtype=np.float64), axis=0).astype(np.float32)
 
 
 def _model_bytes(model: Any) -> bytes:

@@ -9,6 +9,7 @@ import math
 import subprocess
 import warnings
 
+import numpy as np
 import pytest
 
 from benchmarks import _cli, gpu, overhead, target, utilization
@@ -354,3 +355,17 @@ def test_python_m_benchmarks_runs_from_the_checkout_and_exits_1_on_its_own_error
                                capture_output=True, text=True, timeout=120)
     assert completed.returncode == 1  # a benchmark's own error (argparse's are 2)
     assert "is not a finished run's folder" in completed.stderr.strip().splitlines()[-1]
+
+
+def test_the_ensemble_benchmark_scores_each_rule_with_and_without_the_shifts() -> None:
+    from benchmarks.ensemble_members import _scores
+
+    labels = np.array([0, 1])
+    sure = np.array([[0.9, 0.1], [0.1, 0.9]])  # right on both images
+    wrong_on_one = np.array([[0.4, 0.6], [0.1, 0.9]])
+    # Model a: right on the image, and on its shifts. Model b: wrong on image 0 alone, right on its shifts.
+    views = {("a", 0): np.stack([sure] * 5), ("b", 0): np.stack([wrong_on_one] + [sure] * 4)}
+    figures = _scores([("a", 0), ("b", 0)], views, labels)
+    assert figures["single_mean"] == 0.75 and figures["single_mean_shifted"] == 1.0
+    assert figures["val_accuracy"] == 1.0 and figures["val_accuracy_shifted"] == 1.0  # a outvotes b
+    assert (figures["members_better_shifted"], figures["members_worse_shifted"]) == (1, 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_models import TEST_SEAM_ENV, DeviceError, FinalSplit, keras_backend, placement
+from mnist_models import SHIFTS, TEST_SEAM_ENV, DeviceError, FinalSplit, keras_backend, placement, shifted
 from search.confirmation import _job
 from search.confirmation import confirm_seeds
 from search.confirmation._candidates import (
@@ -169,6 +169,20 @@ def test_a_kept_model_loads_with_keras_and_scores_the_same(tmp_path) -> None:
     model = keras.saving.load_model(path)
     predicted = np.argmax(model.predict(split.x_test, verbose=0), axis=1)
     assert np.array_equal(predicted == split.y_test, result["test_correct"])
+
+
+def test_a_kept_models_probabilities_are_averaged_over_each_test_image_and_its_shifts(tmp_path) -> None:
+    import keras
+
+    split = tiny_split()
+    result = confirm_job(SMALL_DENSE, split, seed=5, train_limit=None, threads=1, gpu_share=0.0, keep_model=True)
+    path = tmp_path / "model.keras"
+    path.write_bytes(result["model_bytes"])
+    model = keras.saving.load_model(path)
+    views = [model.predict(shifted(split.x_test, rows, columns), verbose=0) for rows, columns in SHIFTS]
+    assert result["test_probabilities"].shape == (200, 10) and result["test_probabilities"].dtype == np.float32
+    np.testing.assert_allclose(result["test_probabilities"], np.mean(views, axis=0), atol=1e-6)
+    assert not np.allclose(result["test_probabilities"], views[0], atol=1e-3), "the shifts count"
 
 
 def test_a_job_records_where_it_trained() -> None:

@@ -30,7 +30,8 @@ def test_fewer_than_two_confirmed_models_make_no_ensemble_and_say_why() -> None:
     assert plan.why_none == (f"no ensemble: it needs at least {MIN_MEMBERS} confirmed models and this run confirmed 1 "
                              "(1 configuration(s); --top-k and --confirm-seeds set how many)")
     assert ensemble_section(plan, None, model_file=None) == {
-        "members": [], "rule": "every seed of every confirmed searched configuration", "why_none": plan.why_none}
+        "members": [], "rule": "every seed of every confirmed searched configuration, each on the image and its four "
+                       "one-pixel shifts", "why_none": plan.why_none}
 
 
 def test_the_ensemble_scores_the_argmax_of_its_members_averaged_probabilities() -> None:
