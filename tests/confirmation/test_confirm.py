@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -159,26 +161,26 @@ def test_a_job_is_fixed_by_its_seed() -> None:
     assert first["test_loss"] != pytest.approx(other["test_loss"], rel=1e-6)
 
 
-def test_a_kept_model_loads_with_keras_and_scores_the_same(tmp_path) -> None:
+@pytest.fixture(scope="module")
+def kept_job(tmp_path_factory) -> tuple[FinalSplit, dict, Any]:
+    """A job that kept its model, and that model loaded back with Keras alone."""
     import keras
 
     split = tiny_split()
     result = confirm_job(SMALL_DENSE, split, seed=5, train_limit=None, threads=1, gpu_share=0.0, keep_model=True)
-    path = tmp_path / "model.keras"
+    path = tmp_path_factory.mktemp("kept") / "model.keras"
     path.write_bytes(result["model_bytes"])
-    model = keras.saving.load_model(path)
+    return split, result, keras.saving.load_model(path)
+
+
+def test_a_kept_model_loads_with_keras_and_scores_the_same(kept_job) -> None:
+    split, result, model = kept_job
     predicted = np.argmax(model.predict(split.x_test, verbose=0), axis=1)
     assert np.array_equal(predicted == split.y_test, result["test_correct"])
 
 
-def test_a_kept_models_probabilities_are_averaged_over_each_test_image_and_its_shifts(tmp_path) -> None:
-    import keras
-
-    split = tiny_split()
-    result = confirm_job(SMALL_DENSE, split, seed=5, train_limit=None, threads=1, gpu_share=0.0, keep_model=True)
-    path = tmp_path / "model.keras"
-    path.write_bytes(result["model_bytes"])
-    model = keras.saving.load_model(path)
+def test_a_kept_models_probabilities_are_averaged_over_each_test_image_and_its_shifts(kept_job) -> None:
+    split, result, model = kept_job
     views = [model.predict(shifted(split.x_test, rows, columns), verbose=0) for rows, columns in SHIFTS]
     assert result["test_probabilities"].shape == (200, 10) and result["test_probabilities"].dtype == np.float32
     np.testing.assert_allclose(result["test_probabilities"], np.mean(views, axis=0), atol=1e-6)
