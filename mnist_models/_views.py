@@ -36,7 +36,7 @@ def shift_layer(rows: int, columns: int) -> Any:
 
     pad_rows, pad_columns = abs(rows), abs(columns)
     top, left = pad_rows - rows, pad_columns - columns
-    name = _SHIFT_NAMES.get((rows, columns), f"rows_{rows}_columns_{columns}".replace("-", "minus_"))
+    name = _SHIFT_NAMES.get((rows, columns), f"{rows}_{columns}")
     return keras.Sequential([
         layers.Reshape((*IMAGE_SHAPE, 1)),
         layers.ZeroPadding2D(((pad_rows, pad_rows), (pad_columns, pad_columns))),

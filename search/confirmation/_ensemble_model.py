@@ -4,8 +4,8 @@ The members' saved models are loaded and joined under one input: each member see
 and their one-pixel shifts (``mnist_models.shift_layer``), and Keras's ``Average`` layer takes
 the mean of all their class probabilities. Images in, probabilities out, built of Keras's own
 layers, so ``keras.saving.load_model`` loads it with nothing of this project and ``predict``
-gives what the ensemble was scored with. It is
-built in a Ray task, as the confirmation's jobs train: the driver never imports Keras.
+gives what the ensemble was scored with. It is built in a Ray task, as the confirmation's jobs
+train: the driver never imports Keras.
 """
 
 from __future__ import annotations
