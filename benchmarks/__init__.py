@@ -9,7 +9,9 @@
 - ``asha``: the trials a run's first ASHA rung stopped, trained to their planned epochs: how
   many would have ended among the run's best;
 - ``ensemble_members``: a run's best configurations trained with several seeds on its search
-  split: which members make the best ensemble, on the validation images.
+  split: which members make the best ensemble, on the validation images;
+- ``longer_training``: fixed CNN designs, the space's widest and wider, trained past the
+  space's epoch cap on the search split: what longer training and wider filters buy.
 
 They measure; they are not tests (``tests/benchmarks/`` checks their arithmetic and runs
 one tiny ``overhead``). ``docs/PERFORMANCE.md`` holds the figures and the commands.
@@ -20,4 +22,4 @@ benchmarks`` finds them there; the ``[bench]`` extra adds KerasTuner for ``targe
 the service's faces only (``search.tuning``, ``search.study``, ...), never its private modules.
 """
 
-__all__ = ["asha", "ensemble_members", "gpu", "memory", "overhead", "scale", "target", "utilization"]
+__all__ = ["asha", "ensemble_members", "gpu", "longer_training", "memory", "overhead", "scale", "target", "utilization"]

@@ -19,6 +19,7 @@ BENCHMARKS = {
     "memory": "a reused trial slot's memory over a long run of one-epoch trials",
     "asha": "how often ASHA's first rung stopped a trial that would have ended among a run's best",
     "ensemble_members": "which members make the best ensemble of a run's configurations, on its validation split",
+    "longer_training": "what longer training and wider filters than the CNN space's buy, on the search split",
 }
 
 

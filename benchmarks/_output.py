@@ -15,6 +15,7 @@ REQUIRED_KEYS = {
     "utilization": ("worker_cpu_share", "worker_cpu_share_of_available", "definitions"),
     "gpu": ("trials_per_gpu", "epochs_per_minute"),
     "ensemble_members": ("rule", "members", "val_accuracy", "single_mean", "definitions"),
+    "longer_training": ("design", "parameters", "val_accuracy_at_cap", "val_accuracy_last", "seconds_an_epoch"),
     "memory": ("rss_mb_after_10", "rss_mb_after_last", "growth_mb_per_trial"),
     "scale": ("trials", "slots", "wall_s", "ideal_s", "ratio_wall_over_ideal", "slot_utilization", "suggest_ms_first",
               "suggest_ms_last", "study_write_ms", "driver_peak_rss_mb", "results_mb"),
