@@ -22,7 +22,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Mapping, Sequence, TextIO
 
-from benchmarks._errors import BenchError
 from benchmarks._output import emit, table
 from mnist_models import SearchSplit, configure_tensorflow, fit_config, load_mnist, parameter_count, search_split
 from spaces import SPACES
@@ -50,7 +49,7 @@ _SPLIT: SearchSplit | None = None  # each worker process's copy, loaded once
 def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, **_: Any) -> None:
     parser.add_argument("--epochs", type=positive_int("--epochs"), default=12,
                         help="epochs each design trains, its learning rate decayed over them (default 12)")
-    parser.add_argument("--designs", default=",".join(str(index) for index in range(len(LONGER_DESIGNS))),
+    parser.add_argument("--designs", type=chosen_designs, default=list(LONGER_DESIGNS),
                         help="which designs, by their number in the table, separated by commas (default all: "
                              + "; ".join(f"{index} {name}" for index, name in enumerate(LONGER_DESIGNS)) + ")")
     parser.add_argument("--processes", type=positive_int("--processes"), default=2,
@@ -60,20 +59,20 @@ def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, **_: An
 
 
 def chosen_designs(text: str) -> list[str]:
-    """'0,2' -> the names of designs 0 and 2; refuses numbers that name no design."""
+    """'0,2' -> the names of designs 0 and 2 (``--designs``); refuses numbers that name no design."""
     names = list(LONGER_DESIGNS)
     try:
         indices = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         indices = []
     if not indices or any(not 0 <= index < len(names) for index in indices):
-        raise BenchError(f"--designs is {text!r}, but must be numbers from 0 to {len(names) - 1} separated by "
+        raise argparse.ArgumentTypeError(f"--designs is {text!r}, but must be numbers from 0 to {len(names) - 1} separated by "
                          f"commas, like 0,2")
     return [names[index] for index in dict.fromkeys(indices)]
 
 
 def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
-    names = chosen_designs(args.designs)
+    names = args.designs
     cap = SPACES["cnn"].max_epochs
     jobs = [(name, {**LONGER_DESIGNS[name], "epochs": args.epochs}, args.seed) for name in names]
     started = time.perf_counter()
@@ -127,6 +126,7 @@ def _load_split(seed: int, train_limit: int | None) -> None:
 def _train(job: tuple[str, Mapping[str, Any], int]) -> tuple[list[float], list[float]]:
     _, config, seed = job
     assert _SPLIT is not None
+    # Keras only in the worker processes, after configure_tensorflow set their threads.
     import keras
 
     from benchmarks._epochs import EpochLog

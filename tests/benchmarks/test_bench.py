@@ -369,3 +369,43 @@ def test_the_ensemble_benchmark_scores_each_rule_with_and_without_the_shifts() -
     assert figures["single_mean"] == 0.75 and figures["single_mean_shifted"] == 1.0
     assert figures["val_accuracy"] == 1.0 and figures["val_accuracy_shifted"] == 1.0  # a outvotes b
     assert (figures["members_better_shifted"], figures["members_worse_shifted"]) == (1, 0)
+
+
+# longer_training ----------------------------------------------------------------------------
+
+def test_longer_training_takes_its_designs_by_number_and_refuses_one_that_is_not_there(capsys) -> None:
+    from benchmarks.longer_training import LONGER_DESIGNS
+
+    assert _cli.parse_args(["longer_training"]).designs == list(LONGER_DESIGNS)
+    assert _cli.parse_args(["longer_training", "--designs", "2,0,2"]).designs == [list(LONGER_DESIGNS)[2],
+                                                                                  list(LONGER_DESIGNS)[0]]
+    with pytest.raises(SystemExit) as exit_info:
+        _cli.parse_args(["longer_training", "--designs", "0,4"])
+    assert exit_info.value.code == 2
+    assert "--designs is '0,4', but must be numbers from 0 to 3" in capsys.readouterr().err
+
+
+def test_the_longer_designs_are_the_spaces_widest_and_a_wider_one_than_it_allows() -> None:
+    """The 32-32 designs are points of the CNN space (FixedTrial warns of a value outside its
+    ranges); the 32-64 ones are not: their second block is wider than the space offers."""
+    from benchmarks.longer_training import LONGER_DESIGNS
+    from spaces import DERIVED_KEYS
+
+    for name, design in LONGER_DESIGNS.items():
+        point = {key: value for key, value in design.items() if key not in DERIVED_KEYS} | {"epochs": 6}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            config = config_from_point("cnn", point, max_epochs=6)
+        outside = [str(warning.message) for warning in caught]
+        assert bool(outside) == (design["filters_1"] > 32), (name, outside)
+        assert config["padding"] == design["padding"] and config["family"] == design["family"]
+
+
+def test_a_longer_curve_is_scored_at_the_spaces_cap_at_its_end_and_at_its_best_epoch() -> None:
+    from benchmarks.longer_training import curve_figures
+
+    figures = curve_figures([0.98, 0.99, 0.993, 0.993, 0.992], [10.0, 12.0, 11.0, 30.0, 11.5], cap=3)
+    assert figures["val_accuracy_at_cap"] == 0.993 and figures["val_accuracy_last"] == 0.992
+    assert (figures["best_val_accuracy"], figures["best_epoch"]) == (0.993, 3)  # the first of a tie
+    assert figures["seconds_an_epoch"] == 11.5  # the median: one slow epoch does not move it
+    assert curve_figures([0.98], [10.0], cap=3)["val_accuracy_at_cap"] is None
