@@ -22,9 +22,7 @@ column black), which costs prediction only.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -32,7 +30,8 @@ import numpy as np
 
 from benchmarks._errors import BenchError
 from benchmarks._output import emit, table
-from mnist_models import SHIFTS, SearchSplit, configure_tensorflow, fit_config, load_mnist, search_split, shifted
+from benchmarks._split_workers import split_workers, worker_split
+from mnist_models import SHIFTS, fit_config, load_mnist, search_split, shifted
 from search.confirmation import select_top_configurations
 from search.run_folder import RUN_FILE, TRIALS_FILE, is_run_folder, load_record, read_rows
 
@@ -47,7 +46,6 @@ DEFINITIONS = {
     "members_better_shifted": "members whose own validation accuracy is higher with the shifts than without",
     "members_worse_shifted": "members whose own validation accuracy is lower with the shifts than without",
 }
-_SPLIT: SearchSplit | None = None  # each worker process's copy, loaded once
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, **_: Any) -> None:
@@ -72,9 +70,7 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
     jobs = [(candidate.name, dict(candidate.config), seed) for candidate in candidates for seed in seeds]
     data = None if record.data in (None, "shipped MNIST") else record.data
     started = time.perf_counter()
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(args.processes, mp_context=context, initializer=_load_split,
-                             initargs=(data, int(record.seed or 0), record.train_limit)) as pool:
+    with split_workers(args.processes, data=data, seed=int(record.seed or 0), train_limit=record.train_limit) as pool:
         outputs = list(pool.map(_train, jobs))
     wall_s = time.perf_counter() - started
     views = {(name, seed): probs for (name, _, seed), (probs, _) in zip(jobs, outputs)}  # (shifts, images, classes)
@@ -103,22 +99,16 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
     return 0
 
 
-def _load_split(data: str | None, seed: int, train_limit: int | None) -> None:
-    global _SPLIT
-    configure_tensorflow(threads=1, use_gpu=False)
-    _SPLIT = search_split(load_mnist(data), seed, train_limit=train_limit)
-
-
 def _train(job: tuple[str, dict[str, Any], int]) -> tuple[np.ndarray, float]:
     _, config, seed = job
-    assert _SPLIT is not None
+    split = worker_split()
     import keras
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
-    model, _ = fit_config(config, _SPLIT.x_train, _SPLIT.y_train, seed=seed)
-    probabilities = np.stack([model.predict(shifted(_SPLIT.x_val, rows, columns), batch_size=1024, verbose=0)
+    model, _ = fit_config(config, split.x_train, split.y_train, seed=seed)
+    probabilities = np.stack([model.predict(shifted(split.x_val, rows, columns), batch_size=1024, verbose=0)
                               for rows, columns in SHIFTS]).astype(np.float32)
     return probabilities, time.perf_counter() - started
 

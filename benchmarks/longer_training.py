@@ -16,14 +16,13 @@ One seed a design: a validation accuracy on 6,000 images moves by about 0.001 be
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import statistics
 import time
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Mapping, Sequence, TextIO
 
 from benchmarks._output import emit, table
-from mnist_models import SearchSplit, configure_tensorflow, fit_config, load_mnist, parameter_count, search_split
+from benchmarks._split_workers import split_workers, worker_split
+from mnist_models import fit_config, load_mnist, parameter_count, search_split
 from spaces import SPACES
 
 # Every design trains with the same values, those of the best configurations the default CNN
@@ -43,7 +42,6 @@ DEFINITIONS = {
     "best_val_accuracy": "the highest validation accuracy of any epoch, and that epoch (best_epoch)",
     "seconds_an_epoch": "median seconds of an epoch, validation included, one thread",
 }
-_SPLIT: SearchSplit | None = None  # each worker process's copy, loaded once
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, **_: Any) -> None:
@@ -76,9 +74,7 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
     cap = SPACES["cnn"].max_epochs
     jobs = [(name, {**LONGER_DESIGNS[name], "epochs": args.epochs}, args.seed) for name in names]
     started = time.perf_counter()
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(args.processes, len(jobs)), mp_context=context, initializer=_load_split,
-                             initargs=(args.seed, args.train_limit)) as pool:
+    with split_workers(min(args.processes, len(jobs)), data=None, seed=args.seed, train_limit=args.train_limit) as pool:
         curves = list(pool.map(_train, jobs))
     wall_s = time.perf_counter() - started
     split = search_split(load_mnist(), args.seed, train_limit=args.train_limit)
@@ -117,22 +113,16 @@ def _accuracy_cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def _load_split(seed: int, train_limit: int | None) -> None:
-    global _SPLIT
-    configure_tensorflow(threads=1, use_gpu=False)
-    _SPLIT = search_split(load_mnist(), seed, train_limit=train_limit)
-
-
 def _train(job: tuple[str, Mapping[str, Any], int]) -> tuple[list[float], list[float]]:
     _, config, seed = job
-    assert _SPLIT is not None
-    # Keras only in the worker processes, after configure_tensorflow set their threads.
+    split = worker_split()
+    # Keras only in the worker processes, after split_workers set their threads.
     import keras
 
     from benchmarks._epochs import EpochLog
 
     keras.backend.clear_session()
     log = EpochLog()
-    fit_config(config, _SPLIT.x_train, _SPLIT.y_train, seed=seed, validation_data=(_SPLIT.x_val, _SPLIT.y_val),
+    fit_config(config, split.x_train, split.y_train, seed=seed, validation_data=(split.x_val, split.y_val),
                callbacks=[log])
     return log.val_accuracy, log.epoch_seconds
