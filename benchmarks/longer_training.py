@@ -9,8 +9,8 @@ augmentation. Each is scored at the CNN space's epoch cap (what a search can tra
 and at its last epoch, so the table says what a longer cap, or wider filters, would buy a
 search, and at what cost an epoch.
 
-One seed a design: a validation accuracy on 6,000 images moves by about 0.001 between seeds
-(docs/PERFORMANCE.md), so differences under that are not told apart.
+One seed a design: differences smaller than the spread between seeds (docs/PERFORMANCE.md
+gives it) are not told apart.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from benchmarks._split_workers import split_workers, worker_split
 from mnist_models import fit_config, load_mnist, parameter_count, search_split
 from spaces import SPACES
 
-# Every design trains with the same values, those of the best configurations the default CNN
-# searches confirmed (batch norm, Adam with a cosine decay over the design's epochs, batch 64).
+# Every design trains with the same values: Adam with a cosine decay over the design's epochs
+# (as the default searches' best configurations train), batch norm and dropout, batch 64.
 _TRAINING = {"family": "cnn", "n_blocks": 2, "kernel_0": 3, "kernel_1": 3, "padding": "valid", "pooling": "max",
              "batch_norm": True, "dropout": 0.25, "dense_units": 128, "dense_dropout": 0.3, "optimizer": "adam",
              "learning_rate": 2e-3, "lr_schedule": "cosine", "batch_size": 64}
@@ -64,8 +64,8 @@ def chosen_designs(text: str) -> list[str]:
     except ValueError:
         indices = []
     if not indices or any(not 0 <= index < len(names) for index in indices):
-        raise argparse.ArgumentTypeError(f"--designs is {text!r}, but must be numbers from 0 to {len(names) - 1} separated by "
-                         f"commas, like 0,2")
+        raise argparse.ArgumentTypeError(f"--designs is {text!r}, but must be numbers from 0 to {len(names) - 1} "
+                                         f"separated by commas, like 0,2")
     return [names[index] for index in dict.fromkeys(indices)]
 
 
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
                   "validation_images": int(split.y_val.size), "training_wall_s": round(wall_s, 1)}
     records = [{"benchmark": "longer_training", "record": "design", "machine": machine, "versions": versions,
                 "conditions": conditions, "definitions": DEFINITIONS, "design": name,
-                "config": {key: value for key, value in config.items()},
+                "config": dict(config),
                 "parameters": parameter_count(config), **curve_figures(val_accuracy, seconds, cap=cap)}
                for (name, config, _), (val_accuracy, seconds) in zip(jobs, curves)]
     text = table(("design", "parameters", f"val after {cap} (the cap)", f"val after {args.epochs}",
