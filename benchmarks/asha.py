@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import random
 import time
-from pathlib import Path
 from typing import Any, TextIO
 
 from mnist_models import configure_tensorflow, fit_config, load_mnist, search_split, trial_seed
 from benchmarks._errors import BenchError
+from benchmarks._finished_run import finished_run_folder
 from benchmarks._output import emit, table
-from search.run_folder import EARLY_STOPPED, RUN_FILE, TRIALS_FILE, config_from_row, is_run_folder, read_json, read_rows
+from search.run_folder import EARLY_STOPPED, RUN_FILE, TRIALS_FILE, config_from_row, read_json, read_rows
 
 DEFINITIONS = {
     "stopped_at_first_rung": "trials of the run that ASHA stopped after at most --rung epochs",
@@ -42,10 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, **_: An
 
 
 def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
-    run_dir = Path(args.run).expanduser()
-    if not is_run_folder(run_dir) or not (run_dir / TRIALS_FILE).is_file():
-        raise BenchError(f"{str(run_dir)!r} is not a finished run's folder (it needs {RUN_FILE} and {TRIALS_FILE}): "
-                         f"give RESULTS/NAME of a run whose search finished")
+    run_dir = finished_run_folder(args.run)
     record = read_json(run_dir / RUN_FILE)
     rows = read_rows(run_dir / TRIALS_FILE)
     scores = sorted((row["best_val_accuracy"] for row in rows if row.get("best_val_accuracy") is not None),

@@ -23,17 +23,17 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
 from benchmarks._errors import BenchError
+from benchmarks._finished_run import finished_run_folder
 from benchmarks._output import emit, table
 from benchmarks._split_workers import split_workers, worker_split
 from mnist_models import SHIFTS, fit_config, load_mnist, search_split, shifted
 from search.confirmation import select_top_configurations
-from search.run_folder import RUN_FILE, TRIALS_FILE, is_run_folder, load_record, read_rows
+from search.run_folder import TRIALS_FILE, load_record, read_rows
 
 DEFINITIONS = {
     "val_accuracy": "accuracy on the run's validation images of the argmax of the members' averaged class "
@@ -58,10 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, **_: An
 
 
 def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
-    run_dir = Path(args.run).expanduser()
-    if not is_run_folder(run_dir) or not (run_dir / TRIALS_FILE).is_file():
-        raise BenchError(f"{str(run_dir)!r} is not a finished run's folder (it needs {RUN_FILE} and {TRIALS_FILE}): "
-                         f"give RESULTS/NAME of a run whose search finished")
+    run_dir = finished_run_folder(args.run)
     record = load_record(run_dir)
     candidates = select_top_configurations(read_rows(run_dir / TRIALS_FILE), args.top)
     if len(candidates) < 3:

@@ -5,7 +5,9 @@ Trains fixed CNN designs (``LONGER_DESIGNS``) for ``--epochs`` epochs each on th
 training images, one thread a model, ``--processes`` at a time, and records every epoch's
 validation accuracy and seconds. The designs: the widest the space offers (two blocks of 32
 filters), and twice as wide in the second block (32, 64), without and with the space's
-augmentation. Each is scored at the CNN space's epoch cap (what a search can train it for)
+augmentation. ``--run RESULTS/NAME`` adds that run's best configuration (ranked as the
+confirmation ranks them) and trains every design on that run's split (its data, seed and
+training limit). Each is scored at the CNN space's epoch cap (what a search can train it for)
 and at its last epoch, so the table says what a longer cap, or wider filters, would buy a
 search, and at what cost an epoch.
 
@@ -20,9 +22,13 @@ import statistics
 import time
 from typing import Any, Mapping, Sequence, TextIO
 
+from benchmarks._errors import BenchError
+from benchmarks._finished_run import finished_run_folder
 from benchmarks._output import emit, table
 from benchmarks._split_workers import split_workers, worker_split
 from mnist_models import fit_config, load_mnist, parameter_count, search_split
+from search.confirmation import select_top_configurations
+from search.run_folder import TRIALS_FILE, load_record, read_rows
 from spaces import SPACES
 
 # Every design trains with the same values: Adam with a cosine decay over the design's epochs
@@ -54,6 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, **_: An
                         help="models trained at once, one thread each (default 2)")
     parser.add_argument("--train-limit", type=positive_int("--train-limit"), default=None,
                         help="train on the first N search-training images only (for a quick try)")
+    parser.add_argument("--run", metavar="RESULTS/NAME", default=None,
+                        help="add this finished run's best configuration, and train every design on its split")
 
 
 def chosen_designs(text: str) -> list[str]:
@@ -70,16 +78,21 @@ def chosen_designs(text: str) -> list[str]:
 
 
 def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
-    names = args.designs
     cap = SPACES["cnn"].max_epochs
-    jobs = [(name, {**LONGER_DESIGNS[name], "epochs": args.epochs}, args.seed) for name in names]
+    designs = {name: LONGER_DESIGNS[name] for name in args.designs}
+    data, seed, train_limit = None, args.seed, args.train_limit
+    if args.run is not None:
+        label, best, data, seed, run_limit = _best_of_run(args.run)
+        designs[label] = best
+        train_limit = train_limit or run_limit
+    jobs = [(name, {**design, "epochs": args.epochs}, seed) for name, design in designs.items()]
     started = time.perf_counter()
-    with split_workers(min(args.processes, len(jobs)), data=None, seed=args.seed, train_limit=args.train_limit) as pool:
+    with split_workers(min(args.processes, len(jobs)), data=data, seed=seed, train_limit=train_limit) as pool:
         curves = list(pool.map(_train, jobs))
     wall_s = time.perf_counter() - started
-    split = search_split(load_mnist(), args.seed, train_limit=args.train_limit)
-    conditions = {"epochs": args.epochs, "space_epoch_cap": cap, "split_seed": args.seed, "threads_per_model": 1,
-                  "processes": args.processes, "train_images": int(split.y_train.size),
+    split = search_split(load_mnist(data), seed, train_limit=train_limit)
+    conditions = {"epochs": args.epochs, "space_epoch_cap": cap, "split_seed": seed, "run": args.run,
+                  "threads_per_model": 1, "processes": args.processes, "train_images": int(split.y_train.size),
                   "validation_images": int(split.y_val.size), "training_wall_s": round(wall_s, 1)}
     records = [{"benchmark": "longer_training", "record": "design", "machine": machine, "versions": versions,
                 "conditions": conditions, "definitions": DEFINITIONS, "design": name,
@@ -107,6 +120,21 @@ def curve_figures(val_accuracy: Sequence[float], seconds: Sequence[float], *, ca
             "val_accuracy_at_cap": val_accuracy[cap - 1] if len(val_accuracy) >= cap else None,
             "val_accuracy_last": val_accuracy[-1], "best_val_accuracy": val_accuracy[best], "best_epoch": best + 1,
             "seconds_an_epoch": statistics.median(seconds)}
+
+
+def _best_of_run(run: str) -> tuple[str, dict[str, Any], str | None, int, int | None]:
+    """The best configuration of run ``run`` (a CNN search's) with its label in the table, and
+    the run's split: data (None: the shipped MNIST), seed and training limit."""
+    run_dir = finished_run_folder(run)
+    record = load_record(run_dir)
+    if record.space != "cnn":
+        raise BenchError(f"{run!r} searched space {record.space!r}, not 'cnn': give a CNN run")
+    candidates = select_top_configurations(read_rows(run_dir / TRIALS_FILE), 1)
+    if not candidates:
+        raise BenchError(f"{run!r} has no scored configuration: give a run whose trials trained")
+    data = None if record.data in (None, "shipped MNIST") else record.data
+    best = candidates[0]
+    return f"{run_dir.name}'s best ({best.name})", dict(best.config), data, int(record.seed or 0), record.train_limit
 
 
 def _accuracy_cell(value: float | None) -> str:

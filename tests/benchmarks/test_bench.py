@@ -409,3 +409,10 @@ def test_a_longer_curve_is_scored_at_the_spaces_cap_at_its_end_and_at_its_best_e
     assert (figures["best_val_accuracy"], figures["best_epoch"]) == (0.993, 3)  # the first of a tie
     assert figures["seconds_an_epoch"] == 11.5  # the median: one slow epoch does not move it
     assert curve_figures([0.98], [10.0], cap=3)["val_accuracy_at_cap"] is None
+
+
+def test_longer_training_refuses_a_run_that_is_not_there_before_it_trains(tmp_path, capsys) -> None:
+    from benchmarks import __main__ as bench_main
+
+    assert bench_main.main(["longer_training", "--run", str(tmp_path / "nowhere")]) == 1
+    assert "is not a finished run's folder" in capsys.readouterr().err.strip().splitlines()[-1]
