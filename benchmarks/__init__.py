@@ -10,8 +10,9 @@
   many would have ended among the run's best;
 - ``ensemble_members``: a run's best configurations trained with several seeds on its search
   split: which members make the best ensemble, on the validation images;
-- ``longer_training``: fixed CNN designs, the space's widest and wider, trained past the
-  space's epoch cap on the search split: what longer training and wider filters buy.
+- ``longer_training``: fixed CNN designs, the space's widest and wider (and a run's best
+  configuration, ``--run``), trained past the space's epoch cap on the search split: what
+  longer training and wider filters buy.
 
 They measure; they are not tests (``tests/benchmarks/`` checks their arithmetic and runs
 one tiny ``overhead``). ``docs/PERFORMANCE.md`` holds the figures and the commands.
