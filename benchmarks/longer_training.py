@@ -7,9 +7,10 @@ validation accuracy and seconds. The designs: the widest the space offers (two b
 filters), and twice as wide in the second block (32, 64), without and with the space's
 augmentation. ``--run RESULTS/NAME`` adds that run's best configuration (ranked as the
 confirmation ranks them) and trains every design on that run's split (its data, seed and
-training limit). Each is scored at the CNN space's epoch cap (what a search can train it for)
-and at its last epoch, so the table says what a longer cap, or wider filters, would buy a
-search, and at what cost an epoch.
+training limit). Each is scored at its last epoch and at its best, and, for the shape of its
+curve, at the CNN space's epoch cap (there its learning rate has decayed less than a trial of
+that many epochs would have it), so the table says what a longer cap, or wider filters, would
+buy a search, and at what cost an epoch.
 
 One seed a design: differences smaller than the spread between seeds (docs/PERFORMANCE.md
 gives it) are not told apart.
@@ -43,7 +44,8 @@ LONGER_DESIGNS: dict[str, dict[str, Any]] = {
     "32-64, augmentation": {**_TRAINING, "filters_0": 32, "filters_1": 64, "augment": True},
 }
 DEFINITIONS = {
-    "val_accuracy_at_cap": "validation accuracy after the CNN space's most epochs (what a search can train it for)",
+    "val_accuracy_at_cap": "validation accuracy after as many epochs as the CNN space allows, within the longer run "
+                           "(its learning rate decayed less than in a trial of that many epochs)",
     "val_accuracy_last": "validation accuracy after the last epoch",
     "best_val_accuracy": "the highest validation accuracy of any epoch, and that epoch (best_epoch)",
     "seconds_an_epoch": "median seconds of an epoch, validation included, one thread",
