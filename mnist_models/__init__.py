@@ -6,7 +6,7 @@ from mnist_models._architecture import ConfigError, parameter_count
 from mnist_models._device import TEST_SEAM_ENV, DeviceError, Placement, check_placement, placement
 from mnist_models._data import DataError, FinalSplit, Mnist, SearchSplit, final_split, load_mnist, search_split
 from mnist_models._training_process import TrainingProcess
-from mnist_models._training import configure_tensorflow, fit_config, keras_backend, trial_seed
+from mnist_models._training import configure_tensorflow, fit_config, keras_backend, save_for_plain_keras, trial_seed
 from mnist_models._views import SHIFTS, shift_layer, shifted
 
 
@@ -39,6 +39,7 @@ __all__ = [
     "load_mnist",
     "parameter_count",
     "placement",
+    "save_for_plain_keras",
     "search_split",
     "shift_layer",
     "shifted",

@@ -114,6 +114,16 @@ def fit_config(
     return model, history
 
 
+def save_for_plain_keras(model: Any, path: Path) -> None:
+    """Save a trained model as a ``.keras`` file that ``keras.saving.load_model`` loads with
+    nothing of this project imported: compiled with Keras's own sparse cross-entropy and
+    accuracy, so that ``evaluate`` works too. The model may have trained with the project's
+    label-smoothing loss, a class plain Keras cannot find; its weights are what it learned.
+    ``model`` is compiled again in place: save it last."""
+    model.compile(optimizer=model.optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.save(path)
+
+
 def save_checkpoint(model: Any, folder: Path, *, epochs_done: int) -> None:
     """The model (weights, optimizer state, its schedule's step) after ``epochs_done`` epochs,
     into ``folder``, for ``load_checkpoint``."""
@@ -125,6 +135,10 @@ def save_checkpoint(model: Any, folder: Path, *, epochs_done: int) -> None:
 def load_checkpoint(folder: Path) -> tuple[Any, int]:
     """(model, epochs done) from a folder ``save_checkpoint`` wrote."""
     import keras  # Lazy: see fit_config.
+
+    # The builders register the project's own loss (label smoothing) with Keras: a process that
+    # resumes a trial loads its checkpoint before it has built any model.
+    import mnist_models._builders  # noqa: F401
 
     folder = Path(folder)
     state = json.loads((folder / CHECKPOINT_STATE).read_text())

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from mnist_models import (SHIFTS, FinalSplit, check_placement, configure_tensorflow, fit_config, keras_backend,
-                          placement, shifted)
+                          placement, save_for_plain_keras, shifted)
 from search.confirmation._plan import Job
 from search.verdict import NOTEBOOK_KIND
 from search.run_folder import BEST_MODEL_FILE, DEVICE_COLUMNS, config_columns, device_columns
@@ -68,8 +68,8 @@ def confirm_job(
         **device_columns(where),
     }
     if keep_model:
-        result["model_bytes"] = _model_bytes(model)
         result["test_probabilities"] = _shifted_probabilities(model, split.x_test, probabilities)
+        result["model_bytes"] = _model_bytes(model)  # last: it compiles the model again
     return result
 
 
@@ -85,7 +85,7 @@ def _shifted_probabilities(model: Any, images: np.ndarray, unshifted: np.ndarray
 def _model_bytes(model: Any) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / BEST_MODEL_FILE
-        model.save(path)
+        save_for_plain_keras(model, path)
         return path.read_bytes()
 
 
