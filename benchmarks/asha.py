@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from mnist_models import configure_tensorflow, fit_config, load_mnist, search_split, trial_seed
 from benchmarks._errors import BenchError
-from benchmarks._finished_run import finished_run_folder
+from benchmarks._finished_run import data_of_run, finished_run_folder
 from benchmarks._output import emit, table
 from search.run_folder import EARLY_STOPPED, RUN_FILE, TRIALS_FILE, config_from_row, read_json, read_rows
 
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
 
 def _retrain(rows: list[dict[str, Any]], record: dict[str, Any], *, threads: int) -> list[dict[str, Any]]:
     configure_tensorflow(threads=threads, use_gpu=False)
-    mnist = load_mnist(None if record.get("data") in (None, "shipped MNIST") else record["data"])
+    mnist = load_mnist(data_of_run(record.get("data")))
     if mnist.sha256 != record.get("data_sha256"):
         raise BenchError(f"the run's data has changed since it ran (sha256 {mnist.sha256[:12]}…): restore it")
     split = search_split(mnist, int(record["seed"]), train_limit=record.get("train_limit"))
