@@ -16,8 +16,3 @@ def finished_run_folder(path: str) -> Path:
         raise BenchError(f"{str(run_dir)!r} is not a finished run's folder (it needs {RUN_FILE} and {TRIALS_FILE}): "
                          f"give RESULTS/NAME of a run whose search finished")
     return run_dir
-
-
-def data_of_run(data: str | None) -> str | None:
-    """The data file a run searched, from run.json's ``data``: None for the shipped MNIST."""
-    return None if data in (None, "shipped MNIST") else data

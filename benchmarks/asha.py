@@ -18,9 +18,9 @@ from typing import Any, TextIO
 
 from mnist_models import configure_tensorflow, fit_config, load_mnist, search_split, trial_seed
 from benchmarks._errors import BenchError
-from benchmarks._finished_run import data_of_run, finished_run_folder
+from benchmarks._finished_run import finished_run_folder
 from benchmarks._output import emit, table
-from search.run_folder import EARLY_STOPPED, RUN_FILE, TRIALS_FILE, config_from_row, read_json, read_rows
+from search.run_folder import EARLY_STOPPED, TRIALS_FILE, RunRecord, config_from_row, load_record, read_rows
 
 DEFINITIONS = {
     "stopped_at_first_rung": "trials of the run that ASHA stopped after at most --rung epochs",
@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, **_: An
 
 def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
     run_dir = finished_run_folder(args.run)
-    record = read_json(run_dir / RUN_FILE)
+    record = load_record(run_dir)
     rows = read_rows(run_dir / TRIALS_FILE)
     scores = sorted((row["best_val_accuracy"] for row in rows if row.get("best_val_accuracy") is not None),
                     reverse=True)
@@ -73,17 +73,18 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
     return 0
 
 
-def _retrain(rows: list[dict[str, Any]], record: dict[str, Any], *, threads: int) -> list[dict[str, Any]]:
+def _retrain(rows: list[dict[str, Any]], record: RunRecord, *, threads: int) -> list[dict[str, Any]]:
     configure_tensorflow(threads=threads, use_gpu=False)
-    mnist = load_mnist(data_of_run(record.get("data")))
-    if mnist.sha256 != record.get("data_sha256"):
+    mnist = load_mnist(record.data_file)
+    if mnist.sha256 != record.data_sha256:
         raise BenchError(f"the run's data has changed since it ran (sha256 {mnist.sha256[:12]}…): restore it")
-    split = search_split(mnist, int(record["seed"]), train_limit=record.get("train_limit"))
+    seed = int(record.seed or 0)
+    split = search_split(mnist, seed, train_limit=record.train_limit)
     results = []
     for row in rows:
         config = config_from_row(row)
         started = time.perf_counter()
-        _, history = fit_config(config, split.x_train, split.y_train, seed=trial_seed(int(record["seed"]), config),
+        _, history = fit_config(config, split.x_train, split.y_train, seed=trial_seed(seed, config),
                                 validation_data=(split.x_val, split.y_val))
         curve = [float(value) for value in history.history["val_accuracy"]]
         results.append({"trial_id": row["trial_id"], "epochs_at_stop": int(row["epochs_run"]),

@@ -28,7 +28,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from benchmarks._errors import BenchError
-from benchmarks._finished_run import data_of_run, finished_run_folder
+from benchmarks._finished_run import finished_run_folder
 from benchmarks._output import emit, table
 from benchmarks._split_workers import split_workers, worker_split
 from mnist_models import SHIFTS, fit_config, load_mnist, search_split, shifted
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
         raise BenchError(f"the run has {len(candidates)} distinct scored configurations, fewer than 3: give a longer run")
     seeds = tuple(int(record.seed or 0) + index for index in range(args.seeds))
     jobs = [(candidate.name, dict(candidate.config), seed) for candidate in candidates for seed in seeds]
-    data = data_of_run(record.data)
+    data = record.data_file
     started = time.perf_counter()
     with split_workers(args.processes, data=data, seed=int(record.seed or 0), train_limit=record.train_limit) as pool:
         outputs = list(pool.map(_train, jobs))

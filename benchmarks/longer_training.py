@@ -24,7 +24,7 @@ import time
 from typing import Any, Mapping, Sequence, TextIO
 
 from benchmarks._errors import BenchError
-from benchmarks._finished_run import data_of_run, finished_run_folder
+from benchmarks._finished_run import finished_run_folder
 from benchmarks._output import emit, table
 from benchmarks._split_workers import split_workers, worker_split
 from mnist_models import fit_config, load_mnist, parameter_count, search_split
@@ -134,7 +134,7 @@ def _best_of_run(run: str) -> tuple[str, dict[str, Any], str | None, int, int | 
     candidates = select_top_configurations(read_rows(run_dir / TRIALS_FILE), 1)
     if not candidates:
         raise BenchError(f"{run!r} has no scored configuration: give a run whose trials trained")
-    data = data_of_run(record.data)
+    data = record.data_file
     best = candidates[0]
     return f"{run_dir.name}'s best ({best.name})", dict(best.config), data, int(record.seed or 0), record.train_limit
 

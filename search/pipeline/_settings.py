@@ -12,6 +12,7 @@ from search.cli import RunOptions, parse_options
 from search.confirmation import ConfirmSettings, confirm_seeds
 from search.run_folder import (
     NOTEBOOK_CACHE_FOLDER,
+    SHIPPED_DATA,
     ConfirmOptions,
     Driver,
     RunRecord,
@@ -21,7 +22,7 @@ from search.run_folder import (
     run_uri,
 )
 from search.study import WarmStart
-from search.verdict import SHIPPED_DATA, published_bar
+from search.verdict import published_bar
 from search.cluster import RayCluster
 from search.tuning import SearchPlan, default_concurrency
 
@@ -60,7 +61,7 @@ def confirm_settings(options: RunOptions, record: RunRecord) -> ConfirmSettings 
         notebook_max_epochs=options.max_epochs if options.confirm_train_limit else None,
         budget_s=options.confirm_budget_s,
         objective=options.objective,
-        threshold=published_bar(record.data),
+        threshold=published_bar(record.data_file),
         # The run's backend; a record of an older version lacks it: this process's, which the jobs inherit.
         keras_backend=record.keras_backend or keras_backend(),
     )
@@ -123,7 +124,7 @@ def resumed_options(record: RunRecord, options: RunOptions, *, name: str) -> Run
         settings[option] = (getattr(recorded_confirm, field) if recorded_confirm.recorded(field)
                             else getattr(from_argv, option))
     if record.recorded("data"):
-        settings["data"] = None if record.data == SHIPPED_DATA else record.data
+        settings["data"] = record.data_file
     else:
         settings["data"] = from_argv.data
     return RunOptions(

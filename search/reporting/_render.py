@@ -63,7 +63,7 @@ def render_report(run_dir: str | Path) -> dict[str, Path]:
     """Draw the figures and write ``report.md`` and ``report.html`` into ``run_dir``."""
     run_dir = Path(run_dir).expanduser().resolve()
     record, trials, confirm_rows = load_run(run_dir)
-    judgement = judge(confirm_rows, threshold=published_bar(record.data)) if confirm_rows else None
+    judgement = judge(confirm_rows, threshold=published_bar(record.data_file)) if confirm_rows else None
     notebook_names = _notebook_trials(trials)
     figures = {
         "history": optimization_history(trials, run_dir / FIGURE_FILES["history"],

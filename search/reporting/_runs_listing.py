@@ -105,7 +105,7 @@ def summarize_run(run_dir: Path) -> RunSummary:
         return RunSummary(run_dir.name, "?", "?", None, None, None, None, "unreadable run.json")
     trials, best_val = _trial_figures(run_dir, record)
     trained = _trained_on(run_dir) or record.trial_devices
-    best_test, ensemble, verdict = _confirmation(run_dir, threshold=published_bar(record.data))
+    best_test, ensemble, verdict = _confirmation(run_dir, threshold=published_bar(record.data_file))
     return RunSummary(
         name=str(record.name or run_dir.name),
         space=str(record.space or "?"),

@@ -22,7 +22,7 @@ from search.run_folder._layout import (
     TUNE_FOLDER,
     is_run_folder,
 )
-from search.run_folder._record import ConfirmOptions, Confirmation, Driver, RunRecord, TargetHit
+from search.run_folder._record import SHIPPED_DATA, ConfirmOptions, Confirmation, Driver, RunRecord, TargetHit
 from search.run_folder._record_writer import RecordWriter, load_record
 from search.run_folder._run_record import (
     HEARTBEAT_INTERVAL_S,
@@ -69,6 +69,7 @@ __all__ = [
     "EARLY_STOPPED",
     "FAILED",
     "INTERRUPTED",
+    "SHIPPED_DATA",
     "SMALLEST_CONFIG_FILE",
     "SMALLEST_MODEL_FILE",
     "BEST_MODEL_FILE",

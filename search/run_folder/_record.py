@@ -29,6 +29,8 @@ from typing import Any, Mapping, TypeVar
 _WRITTEN_WITH = "written_with"
 # A field's metadata key: the dataclass that a group field (a JSON object) is read as.
 _GROUP = "group"
+# What run.json's "data" says of the project's own copy of MNIST (no --data given).
+SHIPPED_DATA = "shipped MNIST"
 
 Group = TypeVar("Group", bound="_JsonGroup")
 
@@ -190,7 +192,7 @@ class RunRecord(_JsonGroup):
     command: str | None = None
     argv: list[str] = field(default_factory=list)
     seed: int | None = None
-    data: str | None = None  # the data file as given, or "shipped MNIST"
+    data: str | None = None  # the data file as given, or SHIPPED_DATA
     data_sha256: str | None = None
     train_limit: int | None = None  # --train-limit
     max_epochs: int | None = None
@@ -238,6 +240,11 @@ class RunRecord(_JsonGroup):
     confirmation: Confirmation | None = _group(Confirmation, later=True)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
     unrecorded: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
+    @property
+    def data_file(self) -> str | None:
+        """The data file the run searched, as ``--data`` gave it; None for the shipped MNIST."""
+        return None if self.data in (None, SHIPPED_DATA) else self.data
 
     @property
     def search_seconds(self) -> float:

@@ -10,6 +10,7 @@ import pytest
 
 from search.run_folder import (
     RUN_FILE,
+    SHIPPED_DATA,
     ConfirmOptions,
     Confirmation,
     Driver,
@@ -80,6 +81,12 @@ def test_what_a_run_writes_only_once_it_happened_stays_out_of_a_new_record() -> 
                   "confirmation", "session_started"):
         assert later not in written
     assert written["ended"] is None and written["max_params"] is None  # written at the start, as null
+
+
+def test_the_data_file_of_a_run_is_none_for_the_shipped_mnist_and_the_file_given_otherwise() -> None:
+    assert RunRecord(data=SHIPPED_DATA).data_file is None
+    assert RunRecord().data_file is None, "a record that lacks it: the shipped MNIST, as before --data existed"
+    assert RunRecord(data="/data/digits.npz").data_file == "/data/digits.npz"
 
 
 def test_an_interrupted_confirmation_is_its_state_alone() -> None:
