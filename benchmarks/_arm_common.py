@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from mnist_models import load_mnist, search_split
 from benchmarks._configs import point_index
-from search.run_folder import RUN_FILE, read_json
+from search.run_folder import load_record
 from search.study import WarmStart, load_warm_start
 from spaces import parameter_names
 
@@ -32,8 +32,9 @@ def split_of(spec: dict[str, Any]):
 
 def warm_start_of(folder: Path, *, space: str, max_epochs: int) -> WarmStart:
     """What ``search.run --warm-start`` reads from the earlier run in ``folder`` (raises
-    ``WarmStartError`` for a run that cannot be started from)."""
-    return load_warm_start([(folder.name, folder, read_json(folder / RUN_FILE))], space=space, objective="accuracy",
+    ``WarmStartError`` for a run that cannot be started from, ``RunFileError`` for a damaged
+    run.json)."""
+    return load_warm_start([(folder.name, folder, load_record(folder).to_json())], space=space, objective="accuracy",
                            parameter_names=parameter_names(space, max_epochs=max_epochs))
 
 

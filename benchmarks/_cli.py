@@ -8,7 +8,7 @@ import sys
 from typing import Callable, Sequence
 
 from benchmarks._machine import cpu_count
-from search.cli import OneLineParser, fraction, parse_duration, positive_int
+from search.cli import OneLineParser, fraction, non_negative_int, number, parse_duration, positive_int, resource_share
 
 BENCHMARKS = {
     "overhead": "the service against a plain Optuna loop on a fixed list of CNN configurations",
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "for one JSON object per line.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
-    common.add_argument("--seed", type=int, default=0, help="seed of the data split, samplers and trials (default 0)")
+    common.add_argument("--seed", type=non_negative_int("--seed"), default=0, help="seed of the data split, samplers and trials (default 0)")
     names = parser.add_subparsers(dest="name", metavar="NAME", parser_class=OneLineParser)
     names.required = True
     nproc = cpu_count()
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         # Each benchmark's module adds its own flags; only the one asked for runs.
         module = importlib.import_module(f"benchmarks.{name}")
         module.add_arguments(sub, positive_int=positive_int, nproc=nproc, duration=_duration,
-                             fraction=fraction, counts=counts)
+                             fraction=fraction, counts=counts, number=number, resource_share=resource_share)
     return parser
 
 

@@ -18,9 +18,9 @@ from typing import Any, TextIO
 
 from mnist_models import configure_tensorflow, fit_config, load_mnist, search_split, trial_seed
 from benchmarks._errors import BenchError
-from benchmarks._finished_run import finished_run_folder
+from benchmarks._finished_run import finished_run
 from benchmarks._output import emit, table
-from search.run_folder import EARLY_STOPPED, TRIALS_FILE, RunRecord, config_from_row, load_record, read_rows
+from search.run_folder import EARLY_STOPPED, RunRecord, config_from_row
 
 DEFINITIONS = {
     "stopped_at_first_rung": "trials of the run that ASHA stopped after at most --rung epochs",
@@ -42,9 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, **_: An
 
 
 def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
-    run_dir = finished_run_folder(args.run)
-    record = load_record(run_dir)
-    rows = read_rows(run_dir / TRIALS_FILE)
+    finished = finished_run(args.run)
+    record, rows = finished.record, finished.rows
     scores = sorted((row["best_val_accuracy"] for row in rows if row.get("best_val_accuracy") is not None),
                     reverse=True)
     if len(scores) < args.top:
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
     results = _retrain(chosen, record, threads=args.threads)
     beating = [result for result in results if result["retrained_best"] > bar]
     summary = {"benchmark": "asha", "record": "summary", "machine": machine, "versions": versions,
-               "conditions": {"run": str(run_dir), "rung": args.rung, "top": args.top, "sample": args.sample,
+               "conditions": {"run": str(finished.folder), "rung": args.rung, "top": args.top, "sample": args.sample,
                               "seed": args.seed, "trials": len(rows)},
                "definitions": DEFINITIONS, "stopped_at_first_rung": len(stopped), "retrained": len(results),
                "top_k_bar": bar, "would_be_top_k": len(beating),

@@ -28,12 +28,11 @@ from typing import Any, TextIO
 import numpy as np
 
 from benchmarks._errors import BenchError
-from benchmarks._finished_run import finished_run_folder
+from benchmarks._finished_run import finished_run
 from benchmarks._output import emit, table
 from benchmarks._split_workers import split_workers, worker_split
 from mnist_models import SHIFTS, fit_config, load_mnist, search_split, shifted
 from search.confirmation import select_top_configurations
-from search.run_folder import TRIALS_FILE, load_record, read_rows
 
 DEFINITIONS = {
     "val_accuracy": "accuracy on the run's validation images of the argmax of the members' averaged class "
@@ -58,9 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, **_: An
 
 
 def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str, str], stream: TextIO) -> int:
-    run_dir = finished_run_folder(args.run)
-    record = load_record(run_dir)
-    candidates = select_top_configurations(read_rows(run_dir / TRIALS_FILE), args.top)
+    finished = finished_run(args.run)
+    record = finished.record
+    candidates = select_top_configurations(finished.rows, args.top)
     if len(candidates) < 3:
         raise BenchError(f"the run has {len(candidates)} distinct scored configurations, fewer than 3: give a longer run")
     seeds = tuple(int(record.seed or 0) + index for index in range(args.seeds))
@@ -79,7 +78,7 @@ def run(args: argparse.Namespace, *, machine: dict[str, Any], versions: dict[str
         "top 3, all seeds": [(name, seed) for name in names[:3] for seed in seeds],
         f"top {len(names)}, all seeds": [(name, seed) for name in names for seed in seeds],
     }
-    conditions = {"run": str(run_dir), "top": len(names), "seeds": list(seeds), "configurations": names,
+    conditions = {"run": str(finished.folder), "top": len(names), "seeds": list(seeds), "configurations": names,
                   "validation_images": int(labels.size), "training_wall_s": round(wall_s, 1)}
     base = {"benchmark": "ensemble_members", "record": "rule", "machine": machine, "versions": versions,
             "conditions": conditions, "definitions": DEFINITIONS}

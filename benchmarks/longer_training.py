@@ -24,12 +24,11 @@ import time
 from typing import Any, Mapping, Sequence, TextIO
 
 from benchmarks._errors import BenchError
-from benchmarks._finished_run import finished_run_folder
+from benchmarks._finished_run import finished_run
 from benchmarks._output import emit, table
 from benchmarks._split_workers import split_workers, worker_split
 from mnist_models import fit_config, load_mnist, parameter_count, search_split
 from search.confirmation import select_top_configurations
-from search.run_folder import TRIALS_FILE, load_record, read_rows
 from spaces import SPACES
 
 # Every design trains with the same values: Adam with a cosine decay over the design's epochs
@@ -127,16 +126,16 @@ def curve_figures(val_accuracy: Sequence[float], seconds: Sequence[float], *, ca
 def _best_of_run(run: str) -> tuple[str, dict[str, Any], str | None, int, int | None]:
     """The best configuration of run ``run`` (a CNN search's) with its label in the table, and
     the run's split: data (None: the shipped MNIST), seed and training limit."""
-    run_dir = finished_run_folder(run)
-    record = load_record(run_dir)
+    finished = finished_run(run)
+    record = finished.record
     if record.space != "cnn":
         raise BenchError(f"{run!r} searched space {record.space!r}, not 'cnn': give a CNN run")
-    candidates = select_top_configurations(read_rows(run_dir / TRIALS_FILE), 1)
+    candidates = select_top_configurations(finished.rows, 1)
     if not candidates:
         raise BenchError(f"{run!r} has no scored configuration: give a run whose trials trained")
     data = record.data_file
     best = candidates[0]
-    return f"{run_dir.name}'s best ({best.name})", dict(best.config), data, int(record.seed or 0), record.train_limit
+    return f"{finished.folder.name}'s best ({best.name})", dict(best.config), data, int(record.seed or 0), record.train_limit
 
 
 def _accuracy_cell(value: float | None) -> str:

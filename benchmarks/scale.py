@@ -33,13 +33,13 @@ DEFINITIONS = {
 }
 
 
-def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, counts: Any, **_: Any) -> None:
+def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, counts: Any, number: Any, **_: Any) -> None:
     parser.add_argument("--trials", type=counts("--trials"), default=[1000],
                         help="trials per search, comma-separated for several (default 1000)")
     parser.add_argument("--slots", type=counts("--slots"), default=[32],
                         help="simulated trial slots (logical CPUs), comma-separated for several (default 32)")
     parser.add_argument("--epochs", type=positive_int("--epochs"), default=3, help="epochs a trial (default 3)")
-    parser.add_argument("--epoch-seconds", type=float, default=1.0, help="seconds a trial sleeps an epoch (default 1)")
+    parser.add_argument("--epoch-seconds", type=number("--epoch-seconds", allow_zero=False), default=1.0, help="seconds a trial sleeps an epoch (default 1)")
     parser.add_argument("--peers", default="service",
                         help="comma-separated: service (the service's driver path), tune (the same trials through "
                              "Tune alone: the floor on this machine) (default service)")

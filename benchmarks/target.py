@@ -34,7 +34,7 @@ from benchmarks._errors import BenchError
 from benchmarks._figures import median, spread
 from benchmarks._output import emit, table
 from benchmarks._spawn import run_arm
-from search.run_folder import RUN_FILE, is_run_folder
+from search.run_folder import RUN_FILE, RunFileError, is_run_folder
 from search.study import TPE_STARTUP_TRIALS, WarmStartError
 from spaces import SPACES
 
@@ -101,6 +101,8 @@ def checked_warm_start(folder: Path | None, *, space: str, max_epochs: int) -> s
         warm_start_of(folder, space=space, max_epochs=max_epochs)
     except WarmStartError as error:
         raise BenchError(str(error)) from error
+    except RunFileError as error:
+        raise BenchError(f"--warm-start {str(folder)!r}: {error}: give another run") from error
     return str(folder)
 
 

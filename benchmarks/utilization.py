@@ -47,20 +47,26 @@ DEFINITIONS = {
 }
 
 
-def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, duration: Any, **_: Any) -> None:
+def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, duration: Any, number: Any,
+                  resource_share: Any, **_: Any) -> None:
+    def budget(text: str) -> str:
+        duration(text)  # a value that is no duration is refused here, in one line
+        return text  # and passed to search.run as written
+
+
     parser.add_argument("--space", choices=("cnn", "dense"), default="cnn", help="search space (default cnn)")
     parser.add_argument("--train-limit", type=positive_int("--train-limit"), default=12_000,
                         help="search on the first N training images (default 12000)")
     parser.add_argument("--num-samples", type=positive_int("--num-samples"), default=6, help="trials (default 6)")
     parser.add_argument("--max-epochs", type=positive_int("--max-epochs"), default=2,
                         help="most epochs a trial trains (default 2)")
-    parser.add_argument("--time-budget", default="4m", help="the search's time budget (default 4m)")
-    parser.add_argument("--cpus-per-trial", type=float, default=1.0,
+    parser.add_argument("--time-budget", type=budget, default="4m", help="the search's time budget (default 4m)")
+    parser.add_argument("--cpus-per-trial", type=resource_share("--cpus-per-trial", allow_zero=False), default=1.0,
                         help="CPUs each trial holds, as search.run's flag (default 1)")
-    parser.add_argument("--gpus-per-trial", type=float, default=0.0,
+    parser.add_argument("--gpus-per-trial", type=resource_share("--gpus-per-trial", allow_zero=True), default=0.0,
                         help="GPUs each trial holds, as search.run's flag: 0.25 puts four trials on a GPU "
                              "(default 0: CPU trials)")
-    parser.add_argument("--interval", type=float, default=0.5, help="seconds between samples (default 0.5)")
+    parser.add_argument("--interval", type=number("--interval", allow_zero=False), default=0.5, help="seconds between samples (default 0.5)")
     parser.add_argument("--no-dashboard", dest="dashboard", action="store_false",
                         help="run the search without Ray's dashboard (default: with, as search.run)")
 
@@ -157,6 +163,7 @@ def sample_search(argv: list[str], args: argparse.Namespace, *, with_gpu: bool) 
            **worker_backend_env(gpus_per_trial=args.gpus_per_trial)}
     samples: list[dict[str, float]] = []
     gpu: list[float] = []
+    command: subprocess.Popen | None = None
     try:
         with open(work_dir / "search.log", "w") as log:
             command = subprocess.Popen([sys.executable, "-m", "search.run", *argv, "--results", str(work_dir),
@@ -176,6 +183,9 @@ def sample_search(argv: list[str], args: argparse.Namespace, *, with_gpu: bool) 
         total_epoch_s, epochs = epoch_seconds(work_dir / "utilization")
         run_info = read_json(work_dir / "utilization" / RUN_FILE)
     finally:
+        if command is not None and command.poll() is None:  # this sampler failed or was interrupted
+            command.terminate()
+            command.wait(timeout=60)
         shutil.rmtree(work_dir, ignore_errors=True)
     # Each process's kind is known only now: add the tree's CPU seconds to every sample.
     samples = [{**sample, **account.totals(index)} for index, sample in enumerate(samples)]

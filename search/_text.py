@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
+from typing import NoReturn
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag gives one line on stderr (not the whole usage) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
 
 def first_line(error: BaseException | str, limit: int = 300) -> str:
     """The first non-blank line of ``error`` (what a library's own message leads with), at

@@ -3,15 +3,15 @@ without Ray and without training."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Sequence
 
+from search._text import OneLineParser
 from search.reporting import ReportError, render_report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m search.report",
+    parser = OneLineParser(prog="python -m search.report",
                                      description="Re-render a run's report.md and report.html from its saved files.")
     parser.add_argument("run_dir", help="the run's folder, RESULTS/NAME")
     args = parser.parse_args(argv)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Sequence
 
+from search._text import OneLineParser
 from search.reporting import format_runs, list_runs, list_runs_at
 from search.run_folder import StorageError, is_uri
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m search.runs",
+    parser = OneLineParser(prog="python -m search.runs",
                                      description="List the runs in a results folder.")
     parser.add_argument("--results", default="results",
                         help="folder of runs, or the storage URI given to search.run (default ./results)")

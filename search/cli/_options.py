@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Sequence
 
 from mnist_models import parameter_count
-from search.cli._arguments import (OneLineParser, fraction, non_negative_int, number, parse_duration, positive_int,
+from search._text import OneLineParser
+from search.cli._arguments import (fraction, non_negative_int, parse_duration, positive_int, resource_share,
                                    run_name)
 from search.run_folder import StorageError, check_run_uri, is_uri, staging_folder
 from search.study import OBJECTIVES, size_aware
@@ -51,6 +52,8 @@ PARETO_TOP_K = 6
 # cost at most this many epochs in progress more. (A trial refused its GPU is never retried:
 # it stops the search, see search/tuning/_device_refusal.py.)
 DEFAULT_MAX_FAILURES = 3
+# The largest seed numpy, Optuna's sampler and Keras's set_random_seed take (32 bits).
+MAX_SEED = 2**32 - 1
 
 
 class UsageError(ValueError):
@@ -116,9 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
                              f"{SPACES['dense'].max_epochs} for dense)")
     parser.add_argument("--max-concurrent", type=positive_int("--max-concurrent"), default=None,
                         help="most trials at once (default: as many as the cluster's CPUs and GPUs allow)")
-    parser.add_argument("--cpus-per-trial", type=number("--cpus-per-trial", allow_zero=False), default=1.0,
+    parser.add_argument("--cpus-per-trial", type=resource_share("--cpus-per-trial", allow_zero=False), default=1.0,
                         help="CPUs each trial holds; TensorFlow uses as many threads (default 1)")
-    parser.add_argument("--gpus-per-trial", type=number("--gpus-per-trial", allow_zero=True), default=0.0,
+    parser.add_argument("--gpus-per-trial", type=resource_share("--gpus-per-trial", allow_zero=True), default=0.0,
                         help="GPUs each trial holds; fractions share a GPU, 0.25 = four trials a GPU (default 0)")
     parser.add_argument("--seed", type=non_negative_int("--seed"), default=0,
                         help="seed of the sampler, the validation split and every trial (default 0)")
@@ -175,6 +178,7 @@ def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
     space_given = args.space is not None
     args.space = args.space or "cnn"
     _check_choices(args)
+    _check_seeds(args)
     pareto = args.objective == "pareto"
     weighs_size = size_aware(args.objective, args.max_params)
     space = SPACES[args.space]
@@ -217,6 +221,15 @@ def _check_choices(args: argparse.Namespace) -> None:
             f"--gpus-per-trial is {args.gpus_per_trial:g}, but above 1 it must be a whole number "
             f"(Ray shares a GPU only in fractions below 1): use 1, 2, ... or a fraction like 0.25"
         )
+
+
+def _check_seeds(args: argparse.Namespace) -> None:
+    """The run's seed and the confirmation's (the next ``--confirm-seeds - 1``) fit where they go."""
+    last = args.seed + args.confirm_seeds - 1
+    if last > MAX_SEED:
+        raise UsageError(f"--seed is {args.seed}, but the confirmation's seeds run from it to {last}, and a seed "
+                         f"must be at most {MAX_SEED} (32 bits, as numpy, Optuna and Keras take it): give a "
+                         f"smaller --seed")
 
 
 def smallest_model(space: str, *, size_aware: bool) -> int:

@@ -21,6 +21,7 @@ from search.run_folder import (
     TRIALS_FILE,
     TUNE_FOLDER,
     RecordWriter,
+    RunFileError,
     is_run_folder,
     driver_gone,
     join_uri,
@@ -48,7 +49,10 @@ def resume_run(options: RunOptions) -> Outcome:
     if not is_run_folder(run_dir):
         raise UsageError(f"--resume {name!r}: there is no run of that name in {str(results_dir)!r}: "
                          f"list the runs with `python -m search.runs --results {options.results}`")
-    writer = RecordWriter.open(run_dir)
+    try:
+        writer = RecordWriter.open(run_dir)
+    except RunFileError as error:
+        raise _damaged(name, error) from error
     record = writer.record
     settings = resumed_options(record, options, name=name)
     if options.space_given and options.space != settings.space:
@@ -64,12 +68,14 @@ def resume_run(options: RunOptions) -> Outcome:
         raise UsageError(f"--resume {name!r}: the run stopped before Tune saved any state, so it cannot "
                          f"be resumed: start it again with another --name")
     mnist = _same_data(settings, name=name, writer=writer)
+    stopped_early = _early_stopped_ids(run_dir, name=name)
     with ray_session(settings, run_dir) as cluster:
         plan = search_plan(settings, name=name, run_dir=run_dir, cluster=cluster)
         if plan.storage_uri:
             mirror(run_dir, plan.storage_uri, fresh=False)
         split = search_split(mnist, settings.seed, train_limit=settings.train_limit)
-        tuner, scheduler = _restored_search(tune_path, plan, split, writer=writer, budget_s=settings.time_budget_s)
+        tuner, scheduler = _restored_search(tune_path, plan, split, writer=writer, budget_s=settings.time_budget_s,
+                                            stopped_early=stopped_early)
         print("\n".join(watch_lines(run_dir)), flush=True)
         # A record of an older version gains the settings it lacked, as this resume uses them;
         # the line a failed search ended with goes, as this session's search begins.
@@ -96,7 +102,7 @@ def _check_not_running(writer: RecordWriter, *, name: str) -> None:
 
 
 def _restored_search(tune_path: str, plan: SearchPlan, split: SearchSplit, *, writer: RecordWriter,
-                     budget_s: float) -> tuple[tune.Tuner, object]:
+                     budget_s: float, stopped_early: set[str]) -> tuple[tune.Tuner, object]:
     """Tune's saved search, given the time budget it has left and the trials ASHA stopped (from
     the study, which commits every trial's end as it happens: a killed driver wrote no table).
 
@@ -112,7 +118,7 @@ def _restored_search(tune_path: str, plan: SearchPlan, split: SearchSplit, *, wr
     restored_tune_config(tuner).time_budget_s = remaining
     # The scheduler comes back as pickled when the run began; give it back what it stopped.
     scheduler = restored_scheduler(tuner)
-    scheduler.stopped_early |= _early_stopped_ids(plan.run_dir) | trials_stopped_by(
+    scheduler.stopped_early |= stopped_early | trials_stopped_by(
         plan.run_dir / STUDY_FILE, plan.name, "asha")
     print(f"resuming run {plan.name!r}: {spent:.0f} s of the {budget_s:.0f} s budget spent, {remaining:.0f} s left")
     return tuner, scheduler
@@ -125,7 +131,10 @@ def _resume_confirmation(settings: RunOptions, *, writer: RecordWriter) -> Outco
     run_dir, name = writer.run_dir, writer.run_dir.name
     _same_backend(writer, name=name)
     mnist = _same_data(settings, name=name, writer=writer)
-    rows = read_rows(run_dir / TRIALS_FILE)
+    try:
+        rows = read_rows(run_dir / TRIALS_FILE)
+    except RunFileError as error:
+        raise _damaged(name, error) from error
     print(f"resuming run {name!r}: its search finished ({len(rows)} trials); confirming again", flush=True)
     with ray_session(settings, run_dir):
         return confirm_and_report_outcome(settings, writer=writer, rows=rows, mnist=mnist,
@@ -144,12 +153,22 @@ def _resume_location(results: str, name: str) -> tuple[str, Path, str]:
     return results, run_dir, join_uri(remote, TUNE_FOLDER)
 
 
-def _early_stopped_ids(run_dir: Path) -> set[str]:
+def _early_stopped_ids(run_dir: Path, *, name: str) -> set[str]:
     """Ids of the trials that the saved ``trials.parquet`` records as stopped early by ASHA."""
     path = run_dir / TRIALS_FILE
     if not path.is_file():
         return set()
-    return {row["trial_id"] for row in read_rows(path, columns=["trial_id", "state"]) if row["state"] == EARLY_STOPPED}
+    try:
+        rows = read_rows(path, columns=["trial_id", "state"])
+    except RunFileError as error:
+        raise _damaged(name, error) from error
+    return {row["trial_id"] for row in rows if row.get("state") == EARLY_STOPPED and "trial_id" in row}
+
+
+def _damaged(name: str, error: RunFileError) -> UsageError:
+    """A file of the run that cannot be read: refused before anything of the run changes."""
+    return UsageError(f"--resume {name!r}: {error}: restore the file from a copy, or start a new run with "
+                      f"another --name")
 
 
 def _same_backend(writer: RecordWriter, *, name: str) -> None:

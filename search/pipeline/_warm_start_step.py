@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from search.cli import RunOptions, UsageError
 from search.pipeline._run_location import pulled_run_folder
-from search.run_folder import is_run_folder, load_record, run_uri
+from search.run_folder import RunFileError, is_run_folder, load_record, run_uri
 from search.study import WarmStart, WarmStartError, load_warm_start
 from spaces import parameter_names
 
@@ -17,13 +18,21 @@ def read_warm_start(options: RunOptions) -> WarmStart | None:
     earlier runs are only read."""
     if not options.warm_start:
         return None
-    runs = [(name, folder, load_record(folder).to_json()) for name, folder in
+    runs = [(name, folder, _record(name, folder)) for name, folder in
             ((name, _run_folder(options.results, name)) for name in options.warm_start)]
     names = parameter_names(options.space, max_epochs=options.max_epochs, size_aware=options.size_aware)
     try:
         return load_warm_start(runs, space=options.space, objective=options.objective, parameter_names=names)
     except WarmStartError as error:
         raise UsageError(str(error)) from error
+
+
+def _record(name: str, folder: Path) -> dict[str, Any]:
+    """The earlier run's run.json as ``load_warm_start`` reads it; a damaged one refused in one line."""
+    try:
+        return load_record(folder).to_json()
+    except RunFileError as error:
+        raise UsageError(f"--warm-start {name!r}: {error}: give another run") from error
 
 
 def _run_folder(results: str, name: str) -> Path:

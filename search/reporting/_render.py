@@ -8,6 +8,7 @@ Ray, no training. Writes ``report.md`` (figures beside it as PNG files) and ``re
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -60,28 +61,45 @@ class ReportError(ValueError):
 
 
 def render_report(run_dir: str | Path) -> dict[str, Path]:
-    """Draw the figures and write ``report.md`` and ``report.html`` into ``run_dir``."""
+    """Draw the figures and write ``report.md`` and ``report.html`` into ``run_dir``.
+
+    The figures are drawn in a scratch folder and the report's text is made before any file of
+    the run is replaced: files that cannot be reported on (edited by hand, say) are a
+    ``ReportError`` that leaves the last report and its figures as they were."""
     run_dir = Path(run_dir).expanduser().resolve()
     record, trials, confirm_rows = load_run(run_dir)
-    judgement = judge(confirm_rows, threshold=published_bar(record.data_file)) if confirm_rows else None
-    notebook_names = _notebook_trials(trials)
-    figures = {
-        "history": optimization_history(trials, run_dir / FIGURE_FILES["history"],
-                                              ended_minutes=trial_end_minutes(run_dir),
-                                              notebook_names=notebook_names),
-        "curves": learning_curves(trials, run_dir / FIGURE_FILES["curves"], notebook_names=notebook_names),
-        "importance": importance_chart(trials, run_dir / FIGURE_FILES["importance"]),
-    }
-    if judgement is not None:
-        figures["size"] = accuracy_vs_parameters(judgement, run_dir / FIGURE_FILES["size"],
-                                                 threshold=judgement.threshold)
-    if size_aware(record.objective, record.max_params):
-        figures["front"] = front_chart(judgement, trials, run_dir / FIGURE_FILES["front"])
-    blocks = report_blocks(record, trials, confirm_rows, judgement, figures, progress=search_progress(run_dir))
+    with tempfile.TemporaryDirectory(prefix="mnist-search-report-") as drawing:
+        try:
+            figures, blocks = _drawn_report(run_dir, Path(drawing), record, trials, confirm_rows)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ReportError(f"cannot report on the run's files in {str(run_dir)!r} ({type(error).__name__}: "
+                              f"{str(error).splitlines()[0] if str(error) else ''}): they are damaged; nothing "
+                              f"was rendered") from error
+        for figure in figures.values():  # written as every file of the run is (mirrored where it is)
+            atomic_write_bytes(run_dir / figure.name, figure.read_bytes())
     paths = {"md": run_dir / REPORT_MD, "html": run_dir / REPORT_HTML}
     atomic_write_bytes(paths["md"], to_markdown(blocks).encode())
     atomic_write_bytes(paths["html"], to_html(blocks, run_dir, title=f"MNIST search {record.name or run_dir.name}").encode())
     return paths
+
+
+def _drawn_report(run_dir: Path, drawing: Path, record: RunRecord, trials: list[dict[str, Any]],
+                  confirm_rows: list[dict[str, Any]]) -> tuple[dict[str, Path], list[Block]]:
+    """The figures, drawn into ``drawing``, and the report's blocks, which name them."""
+    judgement = judge(confirm_rows, threshold=published_bar(record.data_file)) if confirm_rows else None
+    notebook_names = _notebook_trials(trials)
+    figures = {
+        "history": optimization_history(trials, drawing / FIGURE_FILES["history"],
+                                        ended_minutes=trial_end_minutes(run_dir), notebook_names=notebook_names),
+        "curves": learning_curves(trials, drawing / FIGURE_FILES["curves"], notebook_names=notebook_names),
+        "importance": importance_chart(trials, drawing / FIGURE_FILES["importance"]),
+    }
+    if judgement is not None:
+        figures["size"] = accuracy_vs_parameters(judgement, drawing / FIGURE_FILES["size"],
+                                                 threshold=judgement.threshold)
+    if size_aware(record.objective, record.max_params):
+        figures["front"] = front_chart(judgement, trials, drawing / FIGURE_FILES["front"])
+    return figures, report_blocks(record, trials, confirm_rows, judgement, figures, progress=search_progress(run_dir))
 
 
 def load_run(run_dir: Path) -> tuple[RunRecord, list[dict[str, Any]], list[dict[str, Any]]]:

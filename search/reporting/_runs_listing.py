@@ -128,7 +128,7 @@ def _trial_figures(run_dir: Path, record: RunRecord) -> tuple[int | None, float 
     if trials_file.is_file():
         try:
             rows = read_rows(trials_file, columns=["trial_id", "best_val_accuracy"])
-            scores = [row["best_val_accuracy"] for row in rows if row.get("best_val_accuracy") is not None]
+            scores = [score for row in rows if (score := _float(row.get("best_val_accuracy"))) is not None]
             return len(rows), max(scores, default=None)
         except (OSError, KeyError, ValueError):
             pass

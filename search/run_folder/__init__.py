@@ -3,7 +3,7 @@ where it lives (a local folder, a shared file system, or a storage URI). No Ray,
 
 from search.run_folder._columns import config_columns, config_from_row, hyperparameter_names, rows_table
 from search.run_folder._devices import DEVICE_COLUMNS, device_columns, where_trained
-from search.run_folder._files import atomic_write_bytes, read_json, read_rows, write_json, write_parquet
+from search.run_folder._files import RunFileError, atomic_write_bytes, read_json, read_rows, write_json, write_parquet
 from search.run_folder._layout import (
     BEST_CONFIG_FILE,
     ENSEMBLE_MODEL_FILE,
@@ -84,6 +84,7 @@ __all__ = [
     "REPORT_HTML",
     "REPORT_MD",
     "RUN_FILE",
+    "RunFileError",
     "RunRecord",
     "STUDY_FILE",
     "StorageError",

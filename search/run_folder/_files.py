@@ -16,7 +16,13 @@ from typing import Any, Mapping, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from search._text import first_line
 from search.run_folder._storage import mirror_file
+
+
+class RunFileError(ValueError):
+    """A file of a run folder that cannot be read as what it holds (damaged, or edited by
+    hand); the message names the file and what is wrong with it."""
 
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
@@ -51,8 +57,12 @@ def write_parquet(path: Path, table: pa.Table) -> None:
 
 
 def read_rows(path: Path, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """A Parquet file's rows as dicts (only ``columns``, those the file has, when given)."""
-    if columns is not None:
-        present = set(pq.read_schema(path).names)
-        columns = [column for column in columns if column in present]
-    return pq.read_table(path, columns=columns).to_pylist()
+    """A Parquet file's rows as dicts (only ``columns``, those the file has, when given);
+    ``RunFileError`` for a file that is not Parquet."""
+    try:
+        if columns is not None:
+            present = set(pq.read_schema(path).names)
+            columns = [column for column in columns if column in present]
+        return pq.read_table(path, columns=columns).to_pylist()
+    except pa.ArrowInvalid as error:
+        raise RunFileError(f"{str(path)!r} is not a readable table ({first_line(error)})") from error

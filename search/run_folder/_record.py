@@ -21,6 +21,9 @@ so that tools reading ``run.json`` see the same keys.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Mapping, TypeVar
 
@@ -63,7 +66,14 @@ class _JsonGroup:
                 continue
             value = document[name]
             kind = item.metadata.get(_GROUP)
-            values[name] = kind.from_json(value) if kind is not None and value is not None else value
+            if kind is not None and value is not None:
+                values[name] = kind.from_json(value)
+                continue
+            expected = _field_types(cls)[name]
+            if not _fits(value, expected):
+                raise ValueError(f"field {name!r} is {value!r:.60}, but must be {_type_name(expected)}: "
+                                 f"the file is damaged")
+            values[name] = value
         extra = {key: value for key, value in document.items() if key not in known}
         unrecorded = frozenset(name for name in known if name not in document)
         return cls(**values, extra=extra, unrecorded=unrecorded)  # type: ignore[call-arg]
@@ -83,6 +93,35 @@ class _JsonGroup:
     def recorded(self, name: str) -> bool:
         """Whether the file had field ``name`` (a record from an older version may lack it)."""
         return name not in self.unrecorded  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _field_types(kind: type) -> dict[str, Any]:
+    return typing.get_type_hints(kind)
+
+
+def _fits(value: Any, expected: Any) -> bool:
+    """Whether a JSON value is of a field's declared type: its container, not the items
+    (``list[int]`` takes any list); a whole number is a float too, a bool is no number."""
+    if expected is Any:
+        return True
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, member) for member in typing.get_args(expected))
+    if expected is type(None):
+        return value is None
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, origin or expected)
+
+
+def _type_name(expected: Any) -> str:
+    names = {type(None): "null", str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+             list: "a list", dict: "an object"}
+    members = typing.get_args(expected) if typing.get_origin(expected) in (typing.Union, types.UnionType) else (expected,)
+    return " or ".join(names.get(typing.get_origin(member) or member, str(member)) for member in members)
 
 
 def _json_fields(kind: type) -> list[dataclasses.Field]:

@@ -17,14 +17,20 @@ import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
-from search.run_folder._files import read_json, write_json
+from search._text import first_line
+from search.run_folder._files import RunFileError, read_json, write_json
 from search.run_folder._layout import RUN_FILE
 from search.run_folder._record import RunRecord
 
 
 def load_record(run_dir: Path) -> RunRecord:
-    """A run folder's ``run.json`` as a record, read only (``ValueError`` for a damaged file)."""
-    return RunRecord.from_json(read_json(Path(run_dir) / RUN_FILE))
+    """A run folder's ``run.json`` as a record, read only (``RunFileError``, a ``ValueError``,
+    for a damaged file)."""
+    path = Path(run_dir) / RUN_FILE
+    try:
+        return RunRecord.from_json(read_json(path))
+    except ValueError as error:  # not JSON (nor UTF-8), or not a record's fields
+        raise RunFileError(f"{str(path)!r} is not a readable run record ({first_line(error)})") from error
 
 
 class RecordWriter:

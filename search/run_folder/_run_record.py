@@ -74,7 +74,9 @@ def _process_alive(pid: int) -> bool:
 
 
 def _parse_time(text: Any) -> datetime | None:
+    """A time as ``now()`` writes it; one without a time zone (written by hand) is taken as UTC."""
     try:
-        return datetime.fromisoformat(str(text))
+        stamped = datetime.fromisoformat(str(text))
     except ValueError:
         return None
+    return stamped if stamped.tzinfo is not None else stamped.replace(tzinfo=timezone.utc)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import urllib.parse
 from pathlib import Path
 
 import optuna
 
 
-def study_url(study_file: Path) -> str:
+def study_url(study_file: Path, *, read_only: bool = False) -> str:
     """The SQLAlchemy URL of the study in ``study_file`` (``sqlite:////abs/path/study.db``), as
-    Optuna, optuna-dashboard and ``optuna.load_study`` take it: the one place it is spelled."""
+    Optuna, optuna-dashboard and ``optuna.load_study`` take it: the one place it is spelled.
+
+    ``read_only`` opens it as an SQLite URI in read-only mode: another run's study is read
+    without a write, even where Optuna would create its tables (a file that is not a study)."""
+    if read_only:
+        return f"sqlite:///file:{urllib.parse.quote(str(Path(study_file).resolve()))}?mode=ro&uri=true"
     return f"sqlite:///{Path(study_file).resolve()}"
 
 

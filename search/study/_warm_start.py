@@ -117,7 +117,7 @@ def _finished_trials(name: str, study_file: Path) -> list[FrozenTrial]:
         raise WarmStartError(f"--warm-start {name!r}: its study {str(study_file)!r} is missing: warm-start from a "
                              f"run whose search started")
     try:
-        study = optuna.load_study(study_name=name, storage=study_url(study_file))
+        study = optuna.load_study(study_name=name, storage=study_url(study_file, read_only=True))
         return study.get_trials(deepcopy=False, states=FINISHED)
     except Exception as error:  # an SQLite or Optuna error: the file is not a study we can read
         raise WarmStartError(f"--warm-start {name!r}: its study {str(study_file)!r} cannot be read "

@@ -41,7 +41,10 @@ def test_overhead_takes_its_sizes_and_defaults_to_8_configs_2_epochs_3_repeats()
 @pytest.mark.parametrize("argv", [["overhead", "--configs", "0"], ["overhead", "--epochs", "two"],
                                   ["nonsense"], ["target", "--target", "1.5"], ["target", "--cap", "-3m"],
                                   ["gpu", "--trials-per-gpu", "1,0"], ["gpu", "--config", "99"],
-                                  ["gpu", "--config", "-1"]])
+                                  ["gpu", "--config", "-1"], ["asha", "RUN", "--seed", "-1"],
+                                  ["scale", "--epoch-seconds", "-1"], ["utilization", "--interval", "nan"],
+                                  ["utilization", "--time-budget", "soon"], ["utilization", "--cpus-per-trial", "0"],
+                                  ["utilization", "--gpus-per-trial", "1e-9"]])
 def test_a_bad_argument_is_one_line_and_exit_2(argv: list[str], capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
         _cli.parse_args(argv)

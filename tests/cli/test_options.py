@@ -44,6 +44,13 @@ def test_max_epochs_defaults_per_space() -> None:
         (["--train-limit", "0"], "--train-limit is 0, but must be >= 1"),
         (["--name", "../escape"], "--name '../escape' is not a valid run name"),
         (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--time-budget", "9" * 400 + "s"], "is more than 30 days: give at most 720h"),
+        (["--confirm-budget", "31d"], "time budget '31d' is not a positive duration"),
+        (["--time-budget", "721h"], "time budget '721h' is more than 30 days"),
+        (["--cpus-per-trial", "1e-320"], "--cpus-per-trial is 1e-320, but Ray schedules no share finer than 0.0001"),
+        (["--gpus-per-trial", "0.00001"], "--gpus-per-trial is 0.00001, but Ray schedules no share finer than 0.0001: "
+                                          "give at least 0.0001 (or 0)"),
+        (["--stop-at", "1.5"], "--stop-at is 1.5, but must be in (0, 1]: a validation accuracy like 0.99"),
     ],
 )
 def test_bad_values_exit_2_with_one_line(argv: list[str], message: str, capsys) -> None:
@@ -58,6 +65,25 @@ def test_bad_values_exit_2_with_one_line(argv: list[str], message: str, capsys) 
 def test_an_unknown_space_names_the_choices() -> None:
     with pytest.raises(UsageError, match="--space 'resnet' is not a search space: choose one of cnn, dense"):
         parse_options(["--space", "resnet"])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--objective", "size"], "--objective 'size' is not an objective: choose one of accuracy, pareto"),
+    (["--max-params", "10"], "--max-params is 10, but the smallest model space 'cnn' can build has 90 parameters: "
+                             "give at least 90"),
+    (["--seed", "4294967294"], "--seed is 4294967294, but the confirmation's seeds run from it to 4294967296, and "
+                               "a seed must be at most 4294967295 (32 bits, as numpy, Optuna and Keras take it): "
+                               "give a smaller --seed"),
+])
+def test_values_checked_once_parsed_are_refused_in_one_line(argv: list[str], message: str) -> None:
+    with pytest.raises(UsageError) as refused:
+        parse_options(argv)
+    assert str(refused.value) == message
+
+
+def test_the_largest_seed_is_the_last_one_the_confirmation_takes() -> None:
+    assert parse_options(["--seed", "4294967295", "--confirm-seeds", "1"]).seed == 2**32 - 1
+    assert parse_options(["--seed", "4294967293"]).seed == 2**32 - 3
 
 
 def test_a_fractional_gpu_count_above_one_is_refused() -> None:

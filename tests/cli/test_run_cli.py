@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from mnist_models._data import SHIPPED_MNIST_SHA256
 from tests.conftest import PROJECT_ROOT, PYTHON, synthetic_arrays
 
 
@@ -44,6 +46,22 @@ def _bad_npz(tmp_path: Path, **overrides) -> str:
     return str(path)
 
 
+def _damaged_run(tmp_path: Path, run_json: str, *, trials: bytes | None = None) -> str:
+    """A run named "damaged" beside "earlier" in the results folder, its run.json ``run_json``."""
+    folder = tmp_path / "results" / "damaged"
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(run_json)
+    if trials is not None:
+        (folder / "trials.parquet").write_bytes(trials)
+    return "damaged"
+
+
+# A search that finished and whose confirmation was interrupted: --resume confirms again from trials.parquet.
+CONFIRMATION_TO_RESUME = json.dumps({"state": "finished", "argv": [], "keras_backend": "tensorflow",
+                                     "data": "shipped MNIST", "data_sha256": SHIPPED_MNIST_SHA256,
+                                     "confirmation": {"state": "interrupted"}})
+
+
 def _truncated_npz(tmp_path: Path) -> str:
     good = Path(_bad_npz(tmp_path))
     path = tmp_path / "truncated.npz"
@@ -67,7 +85,20 @@ BAD_INPUTS = {
     ),
     "existing run name": (lambda tmp: ["--name", "earlier"], "run 'earlier' already exists"),
     "address that does not answer": (lambda tmp: ["--address", "127.0.0.1:9"], "--address '127.0.0.1:9' does not answer"),
+    "address that is not HOST:PORT": (lambda tmp: ["--address", "nonsense"], "--address 'nonsense' is not HOST:PORT or 'auto'"),
     "results folder that is a file": (lambda tmp: ["--results", str(tmp / "results" / "earlier" / "run.json")], "is not a folder"),
+    "resume of a run whose run.json is damaged": (
+        lambda tmp: ["--resume", _damaged_run(tmp, '{"state": "interrupted", ')],
+        "--resume 'damaged': ",
+    ),
+    "resume of a confirmation whose trials table is damaged": (
+        lambda tmp: ["--resume", _damaged_run(tmp, CONFIRMATION_TO_RESUME, trials=b"PAR1 pretend")],
+        "trials.parquet' is not a readable table",
+    ),
+    "warm start from a run whose run.json is damaged": (
+        lambda tmp: ["--warm-start", _damaged_run(tmp, '{"space": "cnn", "objective": null}')],
+        "--warm-start 'damaged': ",
+    ),
 }
 
 

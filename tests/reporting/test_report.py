@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from search.report import main
@@ -235,11 +236,32 @@ def test_a_folder_that_is_not_a_run_is_refused_in_one_line(tmp_path: Path, capsy
     assert "has no run.json" in capsys.readouterr().err
 
 
+def test_an_unknown_flag_is_one_line_on_stderr(run_folder: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--bogus", str(run_folder)])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "python -m search.report: error: unrecognized arguments: --bogus (see --help)"]
+    assert not (run_folder / "report.md").exists()
+
+
 def test_damaged_files_are_refused_and_nothing_is_rendered(run_folder: Path, capsys) -> None:
     (run_folder / "confirm.parquet").write_bytes(b"PAR1 not really")
     assert main([str(run_folder)]) == 2
     assert "cannot read the run's files" in capsys.readouterr().err
     assert not (run_folder / "report.md").exists()
+
+
+def test_files_edited_out_of_shape_are_refused_and_the_last_report_and_figures_are_kept(run_folder: Path,
+                                                                                       capsys) -> None:
+    render_report(run_folder)
+    rendered = {path.name: path.read_bytes() for path in run_folder.iterdir() if path.suffix in (".md", ".html", ".png")}
+    table = pq.read_table(run_folder / "trials.parquet")
+    pq.write_table(table.drop_columns(["trial_id"]), run_folder / "trials.parquet")
+    assert main([str(run_folder)]) == 2
+    error = capsys.readouterr().err
+    assert "cannot report on the run's files" in error and "KeyError" in error and len(error.strip().splitlines()) == 1
+    assert {name: (run_folder / name).read_bytes() for name in rendered} == rendered
 
 
 def test_the_importance_ranking_leaves_out_what_the_space_derives() -> None:

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from search.reporting import list_runs
+from search.runs import main as runs_main
 from search.run_folder import driver_identity, now
 from tests.conftest import PROJECT_ROOT, PYTHON
 
@@ -120,6 +121,26 @@ def test_a_run_still_going_reads_running_and_a_broken_run_json_is_named(results:
     assert runs["broken"].state == "unreadable run.json"
 
 
+def test_runs_edited_out_of_shape_are_listed_with_what_can_be_read(results: Path) -> None:
+    """A field of the wrong type makes run.json unreadable; scores written as text still count;
+    a time without a zone is read as UTC. The other runs are listed as ever."""
+    (results / "dense-interrupted" / "run.json").write_text(json.dumps({
+        "name": "dense-interrupted", "space": "dense", "started": "2026-11-21T09:30:00", "state": "running",
+        "driver": {"host": "head-1", "pid": 4242}, "heartbeat": "2026-11-21T09:40:00"}))
+    null_objective = results / "null-objective"
+    null_objective.mkdir()
+    (null_objective / "run.json").write_text(json.dumps({"name": "null-objective", "objective": None}))
+    pq.write_table(pa.Table.from_pylist([{"trial_id": "aaa", "best_val_accuracy": "0.98"},
+                                         {"trial_id": "bbb", "best_val_accuracy": "0.991"}]),
+                   results / "cnn-finished" / "trials.parquet")
+    completed = run_runs("--results", str(results))
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    runs = {run.name: run for run in list_runs(results)}
+    assert runs["null-objective"].state == "unreadable run.json"
+    assert runs["cnn-finished"].best_val_accuracy == 0.991 and runs["cnn-finished"].trials == 2
+    assert runs["dense-interrupted"].state == "driver gone" and runs["dense-interrupted"].started != "?"
+
+
 def test_a_run_that_says_running_but_whose_driver_died_is_listed_as_driver_gone(results: Path) -> None:
     (results / "dense-interrupted" / "run.json").write_text(json.dumps({
         "name": "dense-interrupted", "space": "dense", "started": INTERRUPTED_START, "state": "running",
@@ -174,3 +195,11 @@ def test_a_run_on_another_keras_backend_than_tensorflow_names_it(results: Path) 
         (results / name / "run.json").write_text(json.dumps({**record, "keras_backend": backend}))
     searches = {run.name: run.search for run in list_runs(results)}
     assert searches == {"cnn-finished": "accuracy jax", "dense-interrupted": "accuracy"}
+
+
+def test_an_unknown_flag_is_one_line_on_stderr(capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        runs_main(["--bogus"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "python -m search.runs: error: unrecognized arguments: --bogus (see --help)"]

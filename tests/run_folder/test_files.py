@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import search.run_folder._files as files
-from search.run_folder import atomic_write_bytes, write_json, write_parquet
+from search.run_folder import RunFileError, atomic_write_bytes, read_rows, write_json, write_parquet
 
 
 def test_a_write_interrupted_between_temporary_file_and_rename_keeps_the_old_version(monkeypatch, tmp_path: Path) -> None:
@@ -45,3 +45,13 @@ def test_a_full_disk_keeps_the_old_parquet_file(monkeypatch, tmp_path: Path) -> 
 def test_atomic_writes_create_missing_folders(tmp_path: Path) -> None:
     atomic_write_bytes(tmp_path / "a" / "b.bin", b"xyz")
     assert (tmp_path / "a" / "b.bin").read_bytes() == b"xyz"
+
+
+def test_a_table_that_is_not_parquet_is_a_run_file_error_naming_it(tmp_path: Path) -> None:
+    damaged = tmp_path / "trials.parquet"
+    damaged.write_bytes(b"garbage")
+    with pytest.raises(RunFileError, match=f"{str(damaged)!r} is not a readable table"):
+        read_rows(damaged)
+    with pytest.raises(RunFileError):
+        read_rows(damaged, columns=["trial_id"])
+    assert damaged.read_bytes() == b"garbage"

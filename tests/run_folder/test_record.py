@@ -4,6 +4,7 @@ unknown keys kept as they were, and one writer that every part of a run writes t
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from search.run_folder import (
     Confirmation,
     Driver,
     RecordWriter,
+    RunFileError,
     RunRecord,
     TargetHit,
     load_record,
@@ -98,6 +100,32 @@ def test_an_interrupted_confirmation_is_its_state_alone() -> None:
 def test_a_run_json_that_is_not_a_record_is_a_value_error(document) -> None:
     with pytest.raises(ValueError, match="must be a JSON object"):
         RunRecord.from_json(document)
+
+
+@pytest.mark.parametrize(("document", "message"), [
+    ({"objective": None}, "field 'objective' is None, but must be a string"),
+    ({"trials": "12"}, "field 'trials' is '12', but must be a whole number or null"),
+    ({"resumed": True}, "field 'resumed' is True, but must be a whole number"),
+    ({"best_val_accuracy": "0.99"}, "field 'best_val_accuracy' is '0.99', but must be a number or null"),
+    ({"argv": "--space cnn"}, "field 'argv' is '--space cnn', but must be a list"),
+    ({"confirmation": {"jobs_run": 1.5}}, "field 'jobs_run' is 1.5, but must be a whole number or null"),
+])
+def test_a_field_that_is_not_of_its_type_makes_the_record_unreadable(document: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        RunRecord.from_json(document)
+
+
+def test_a_whole_number_reads_as_a_float_field_and_null_as_an_optional_one() -> None:
+    record = RunRecord.from_json({"time_budget_s": 540, "max_params": None, "cluster_resources": {"CPU": 2}})
+    assert record.time_budget_s == 540 and record.max_params is None and record.recorded("max_params")
+
+
+@pytest.mark.parametrize("text", ["{\"state\": ", "[]", "{\"objective\": null}"])
+def test_a_damaged_run_json_is_a_run_file_error_naming_the_file(tmp_path: Path, text: str) -> None:
+    (tmp_path / RUN_FILE).write_text(text)
+    with pytest.raises(RunFileError, match=re.escape(f"{str(tmp_path / RUN_FILE)!r} is not a readable run record (")):
+        load_record(tmp_path)
+    assert (tmp_path / RUN_FILE).read_text() == text
 
 
 def test_the_writer_creates_the_folder_saves_every_change_and_is_found_by_its_path(tmp_path: Path) -> None:

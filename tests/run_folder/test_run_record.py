@@ -8,7 +8,7 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
-from search.run_folder import RunRecord, driver_gone, driver_identity
+from search.run_folder import RunRecord, driver_gone, driver_identity, seconds_since_heartbeat
 from search.run_folder._run_record import HEARTBEAT_TIMEOUT_S
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
@@ -43,3 +43,10 @@ def test_on_another_machine_a_driver_is_gone_once_its_heartbeat_is_old() -> None
 def test_a_run_in_any_other_state_has_no_driver_to_lose() -> None:
     for state in ("finished", "interrupted", "failed"):
         assert not driver_gone(running(host="x", pid=dead_pid(), beat_seconds_ago=1e6, state=state), at=NOW)
+
+
+def test_a_heartbeat_written_without_a_time_zone_is_read_as_utc() -> None:
+    edited = RunRecord.from_json({"state": "running", "driver": {"host": "head-7", "pid": 12},
+                                  "heartbeat": (NOW - timedelta(seconds=30)).replace(tzinfo=None).isoformat()})
+    assert seconds_since_heartbeat(edited, at=NOW) == 30
+    assert not driver_gone(edited, at=NOW)

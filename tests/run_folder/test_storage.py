@@ -109,6 +109,20 @@ class _ReadOnlyStore(FSSpecHandler):
         raise PermissionError(f"AWS Error ACCESS_DENIED during PutObject operation: {path}")
 
 
+class _UnreadableStore(FSSpecHandler):
+    def get_file_info(self, paths):
+        raise PermissionError("AWS Error ACCESS_DENIED during HeadObject operation")
+
+
+def test_a_store_that_cannot_be_read_is_refused_and_names_the_credentials(monkeypatch) -> None:
+    unreadable = PyFileSystem(_UnreadableStore(fsspec.filesystem("memory")))
+    monkeypatch.setattr(storage, "filesystem", lambda uri: (unreadable, "/bucket/runs"))
+    with pytest.raises(StorageError, match=r"^--results 's3://bucket/runs' cannot be read \(AWS Error ACCESS_DENIED "
+                                           r"during HeadObject operation\): check the URI and this machine's "
+                                           r"credentials$"):
+        check_run_uri("s3://bucket/runs", "cnn-1")
+
+
 def test_an_unwritable_store_is_refused(monkeypatch) -> None:
     read_only = PyFileSystem(_ReadOnlyStore(fsspec.filesystem("memory")))
     monkeypatch.setattr(storage, "filesystem", lambda uri: (read_only, "/bucket/runs"))

@@ -63,6 +63,10 @@ def test_a_missing_or_unreadable_study_is_refused_and_left_as_it_was(tmp_path: P
     with pytest.raises(WarmStartError, match="cannot be read"):
         load_warm_start([("broken", folder, {"space": "cnn"})], space="cnn", objective="accuracy", parameter_names=set())
     assert (folder / "study.db").read_bytes() == b"not a database"
+    (folder / "study.db").write_bytes(b"")  # an empty SQLite database, in which Optuna would make its tables
+    with pytest.raises(WarmStartError, match="cannot be read"):
+        load_warm_start([("broken", folder, {"space": "cnn"})], space="cnn", objective="accuracy", parameter_names=set())
+    assert (folder / "study.db").read_bytes() == b"", "the earlier run's file is only read"
 
 
 def stopped_at_target(folder: Path, *, name: str = "target", curves=((0.62,), (0.8137,)), planned: int = 2,
