@@ -1,4 +1,4 @@
-"""Benchmarks of the search service: ``python -m benchmarks NAME [--json] [sizes...]``.
+"""Benchmarks of the search service: ``python -m benchmarks NAME [--json] [--seed N] [its own flags]``.
 
 - ``overhead``: the service against a plain Optuna loop on a fixed list of CNN configurations;
 - ``target``: wall time to a validation accuracy, service against Optuna and KerasTuner;

@@ -1,4 +1,4 @@
-"""``python -m benchmarks NAME [--json] [sizes...]``: run one benchmark, print its figures."""
+"""``python -m benchmarks NAME [--json] [--seed N] [its own flags]``: run one benchmark, print its figures."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from benchmarks._machine import machine_info, versions
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter (levers).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter.
     args = parse_args(argv)
     args.progress = sys.stderr
     module = importlib.import_module(f"benchmarks.{args.name}")

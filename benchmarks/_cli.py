@@ -1,4 +1,4 @@
-"""The command line of ``python -m benchmarks NAME [--json] [sizes...]``."""
+"""The command line of ``python -m benchmarks NAME [--json] [--seed N] [its own flags]``."""
 
 from __future__ import annotations
 

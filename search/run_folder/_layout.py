@@ -10,9 +10,12 @@
         tensorboard/          one TensorBoard run per trial
         tune/                 Tune's own experiment folder (for --resume); per trial a
                               folder with result.json (one JSON object per reported epoch)
-        confirm.parquet       one row per confirmed configuration x seed
+        confirm.parquet       one row per confirmed configuration x seed, per notebook
+                              model x seed, and one for the ensemble
         report.md, report.html and the figures (PNG)
         best_model.keras, best_config.json
+        smallest_beating_model.keras, smallest_beating_config.json (when one beats the notebook)
+        ensemble_model.keras
 """
 
 from __future__ import annotations
