@@ -79,7 +79,9 @@ class RunOptions:
     max_failures: int
     argv: tuple[str, ...]
     resume: str | None = None
-    space_given: bool = True
+    # The flags the command line gave (argparse's names: "time_budget", "confirm", ...); a
+    # resumed run refuses a setting that differs from the run's own.
+    given: frozenset[str] = frozenset()
     top_k: int = 3
     confirm_seeds: int = 3
     confirm: bool = True
@@ -164,7 +166,8 @@ def _add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-dashboard", dest="dashboard", action="store_false",
                         help="do not start the Ray dashboard of the embedded cluster")
     parser.add_argument("--resume", type=run_name, default=None, metavar="NAME",
-                        help="continue the interrupted run NAME in --results (its other settings are kept)")
+                        help="continue the interrupted run NAME in --results with the settings it started with (a flag "
+                             "that asks for another value is refused)")
     parser.add_argument("--max-failures", type=non_negative_int("--max-failures"), default=DEFAULT_MAX_FAILURES,
                         help="retries of a trial that crashed (a lost node, a reclaimed spot worker), each from its "
                              "last epoch, before it counts as failed; a retry costs at most the epoch in progress, "
@@ -175,7 +178,6 @@ def _add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
 def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    space_given = args.space is not None
     args.space = args.space or "cnn"
     _check_choices(args)
     _check_seeds(args)
@@ -193,7 +195,7 @@ def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
         max_concurrent=args.max_concurrent, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
         seed=args.seed, results=args.results, name=args.name, data=args.data, train_limit=args.train_limit,
         address=args.address, dashboard=args.dashboard, max_failures=args.max_failures, argv=tuple(argv),
-        resume=args.resume, space_given=space_given, top_k=args.top_k or (PARETO_TOP_K if pareto else DEFAULT_TOP_K),
+        resume=args.resume, given=given_flags(argv), top_k=args.top_k or (PARETO_TOP_K if pareto else DEFAULT_TOP_K),
         confirm_seeds=args.confirm_seeds, confirm=args.confirm, confirm_train_limit=args.confirm_train_limit,
         confirm_budget_s=args.confirm_budget if args.confirm_budget is not None else confirm_budget_s,
         objective=args.objective, max_params=args.max_params, warm_start=tuple(args.warm_start),
@@ -208,6 +210,15 @@ def default_num_samples(time_budget_s: float) -> int:
     """The trial cap of a search not given ``--num-samples``: ``DEFAULT_NUM_SAMPLES`` per
     ``DEFAULT_TIME_BUDGET_S`` of its time budget, and never fewer."""
     return max(DEFAULT_NUM_SAMPLES, math.ceil(DEFAULT_NUM_SAMPLES * time_budget_s / DEFAULT_TIME_BUDGET_S))
+
+
+def given_flags(argv: Sequence[str]) -> frozenset[str]:
+    """The flags ``argv`` gives, by argparse's names: parsed again into a namespace whose every
+    name already holds a marker, which argparse keeps where no flag sets it (no default)."""
+    unset = object()
+    namespace = argparse.Namespace(**dict.fromkeys(vars(build_parser().parse_args([])), unset))
+    return frozenset(name for name, value in vars(build_parser().parse_args(argv, namespace)).items()
+                     if value is not unset)
 
 
 def _check_choices(args: argparse.Namespace) -> None:

@@ -55,9 +55,7 @@ def resume_run(options: RunOptions) -> Outcome:
         raise _damaged(name, error) from error
     record = writer.record
     settings = resumed_options(record, options, name=name)
-    if options.space_given and options.space != settings.space:
-        raise UsageError(f"--resume {name!r}: that run searched space {settings.space!r}, not "
-                         f"{options.space!r}: drop --space, or start a new run with another --name")
+    _check_settings_kept(options, settings, name=name)
     if record.state == "finished":
         if record.confirmation is not None and record.confirmation.state in _CONFIRM_AGAIN and settings.confirm:
             return _resume_confirmation(settings, writer=writer)
@@ -84,6 +82,45 @@ def resume_run(options: RunOptions) -> Outcome:
         outcome = run_search(tuner, plan=plan, scheduler=scheduler, writer=writer)
         return finish(outcome, options=settings, writer=writer, mnist=mnist,
                       resume=resume_command(run_dir, settings.results))
+
+
+# The flags a resuming command may give: where the run goes on and writes, not what it searches.
+_WHERE_FLAGS = frozenset({"resume", "results", "address", "dashboard"})
+# A flag's RunOptions field where argparse names it otherwise.
+_FIELD_OF = {"time_budget": "time_budget_s", "confirm_budget": "confirm_budget_s"}
+
+
+def _check_settings_kept(options: RunOptions, settings: RunOptions, *, name: str) -> None:
+    """A resumed run keeps every setting it started with: a flag that asks for another value is
+    refused, not silently ignored (the same value again is fine)."""
+    for flag in sorted(options.given - _WHERE_FLAGS):
+        field = _FIELD_OF.get(flag, flag)
+        asked, kept = getattr(options, field), getattr(settings, field)
+        if flag == "data" and asked is not None and kept is not None:
+            asked, kept = Path(asked).expanduser().resolve(), Path(kept).expanduser().resolve()
+        if asked == kept:
+            continue
+        if flag == "space":
+            raise UsageError(f"--resume {name!r}: that run searched space {settings.space!r}, not "
+                             f"{options.space!r}: drop --space, or start a new run with another --name")
+        if flag == "warm_start":
+            raise UsageError(f"--resume {name!r}: a resumed run goes on from what it started from: drop "
+                             f"--warm-start, or start a new run with another --name")
+        option = "--no-confirm" if flag == "confirm" else "--" + flag.replace("_", "-")
+        label = "confirmation" if flag == "confirm" else option
+        unit = " s" if field.endswith("_s") else ""
+        raise UsageError(f"--resume {name!r}: that run's {label} is {_shown(kept, unit)}, not {_shown(asked, unit)}, "
+                         f"and a resumed run keeps its settings: drop {option}, or start a new run with another --name")
+
+
+def _shown(value: object, unit: str = "") -> str:
+    if value is None:
+        return "not given"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (int, float)):
+        return f"{value:g}{unit}"
+    return repr(str(value))
 
 
 def _check_not_running(writer: RecordWriter, *, name: str) -> None:

@@ -129,7 +129,7 @@ def resumed_options(record: RunRecord, options: RunOptions, *, name: str) -> Run
         settings["data"] = from_argv.data
     return RunOptions(
         **settings, argv=tuple(record.argv), results=options.results, name=name, address=options.address,
-        dashboard=options.dashboard, resume=None, space_given=True, warm_start=(),
+        dashboard=options.dashboard, resume=None, warm_start=(),
     )
 
 

@@ -131,3 +131,9 @@ def test_a_size_aware_search_trains_longer_and_confirms_longer_by_default() -> N
     assert (budgeted.max_epochs, budgeted.time_budget_s, budgeted.confirm_budget_s, budgeted.top_k) == (15, 720, 840, 3)
     assert (pareto.max_epochs, pareto.time_budget_s, pareto.confirm_budget_s, pareto.top_k) == (15, 720, 840, 6)
     assert parse_options(["--max-params", "20000", "--max-epochs", "4", "--time-budget", "1m"]).max_epochs == 4
+
+
+def test_the_options_name_the_flags_the_command_line_gave_defaults_or_not() -> None:
+    assert parse_options([]).given == frozenset()
+    assert parse_options(["--time-budget", "9m", "--no-confirm", "--seed", "0", "--warm-start", "a", "b"]).given == {
+        "time_budget", "confirm", "seed", "warm_start"}

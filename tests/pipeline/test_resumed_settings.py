@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 import search.cli._options as cli_defaults
-from search.cli import parse_options
+from search.cli import UsageError, parse_options
+from search.pipeline import _resume
 from search.pipeline._settings import new_run_record, resumed_options
-from search.run_folder import RunRecord, load_record
+from search.run_folder import Confirmation, RecordWriter, RunRecord, load_record
 from spaces import SPACES
 
 FIXTURE_90FF321 = Path(__file__).parents[1] / "run_folder" / "fixtures" / "run_90ff321"
@@ -94,3 +95,36 @@ def test_a_new_run_records_its_keras_backend_and_confirms_on_it(monkeypatch) -> 
     assert record.keras_backend == "jax"
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")  # the jobs' cache key is the run's backend, not today's
     assert confirm_settings(parse_options(["--space", "dense"]), record).keras_backend == "jax"
+
+
+def saved_run(results: Path, argv: list[str]) -> Path:
+    """A run started with ``argv`` whose search finished and whose confirmation was interrupted."""
+    record = dataclasses.replace(recorded_run(argv), state="finished", confirmation=Confirmation(state="interrupted"))
+    return RecordWriter.create(results / "run", record).run_dir
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--time-budget", "30m"], "that run's --time-budget is 90 s, not 1800 s, and a resumed run keeps its settings: "
+                               "drop --time-budget, or start a new run with another --name"),
+    (["--no-confirm"], "that run's confirmation is on, not off, and a resumed run keeps its settings: drop --no-confirm"),
+    (["--seed", "5"], "that run's --seed is 0, not 5"),
+    (["--data", "digits.npz"], "that run's --data is not given, not 'digits.npz'"),
+    (["--space", "dense"], "that run searched space 'cnn', not 'dense': drop --space"),
+    (["--warm-start", "other"], "a resumed run goes on from what it started from: drop --warm-start"),
+])
+def test_a_setting_the_resuming_command_changes_is_refused_not_ignored(flags, message, tmp_path: Path) -> None:
+    run_dir = saved_run(tmp_path, ["--space", "cnn", "--time-budget", "90s"])
+    before = (run_dir / "run.json").read_bytes()
+    with pytest.raises(UsageError) as refused:
+        _resume.resume_run(parse_options(["--resume", "run", "--results", str(tmp_path), *flags]))
+    assert str(refused.value).startswith("--resume 'run': ") and message in str(refused.value)
+    assert (run_dir / "run.json").read_bytes() == before
+
+
+def test_the_same_settings_again_and_where_to_run_are_taken(tmp_path: Path, monkeypatch) -> None:
+    saved_run(tmp_path, ["--space", "cnn", "--time-budget", "90s"])
+    confirmed: list[str] = []
+    monkeypatch.setattr(_resume, "_resume_confirmation", lambda options, *, writer: confirmed.append(options.address))
+    _resume.resume_run(parse_options(["--resume", "run", "--results", str(tmp_path), "--space", "cnn",
+                                      "--time-budget", "1.5m", "--seed", "0", "--address", "auto", "--no-dashboard"]))
+    assert confirmed == ["auto"]
