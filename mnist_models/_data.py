@@ -173,6 +173,11 @@ def _check_arrays(arrays: dict[str, np.ndarray], data_path: Path) -> None:
         )
     if arrays["x_test"].shape[0] == 0:
         raise DataError(f"{where}: x_test is empty: the final confirmation needs test images")
+    unseen = np.setdiff1d(arrays["y_test"], classes)
+    if unseen.size:
+        raise DataError(f"{where}: y_test holds class {int(unseen[0])}, of which y_train has no image: a model "
+                        f"never learns a class it is not shown; give training images of every class the test "
+                        f"set holds, or leave that class out of the test set")
 
 
 def scale_pixels(images: np.ndarray) -> np.ndarray:

@@ -161,6 +161,7 @@ def _write(tmp_path: Path, **overrides) -> Path:
         ({"y_train": np.zeros(6_200, np.float32)}, r"y_train has dtype float32, but must be an integer type"),
         ({"x_train": np.zeros((100, 28, 28), np.uint8), "y_train": np.arange(100, dtype=np.uint8) % 10},
          r"y_train has 10 images of class 0, but every class needs at least 20"),
+        ({"y_train": (np.arange(6_200) % 9).astype(np.uint8)}, r"y_test holds class 9, of which y_train has no image"),
     ],
 )
 def test_a_bad_data_file_is_refused_with_what_is_wrong(tmp_path: Path, overrides, message: str) -> None:
