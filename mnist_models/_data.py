@@ -89,8 +89,9 @@ def load_mnist(path: str | Path | None = None) -> Mnist:
     shipped = path is None
     data_path = shipped_mnist_path() if shipped else Path(path)
     if not data_path.is_file():
+        what = "is a folder, not a file" if data_path.is_dir() else "does not exist"
         raise DataError(
-            f"data file {str(data_path)!r} does not exist: give --data the path of an .npz "
+            f"data file {str(data_path)!r} {what}: give --data the path of an .npz "
             f"file with the arrays {', '.join(REQUIRED_KEYS)}"
         )
     sha256 = file_sha256(data_path)

@@ -172,6 +172,8 @@ def test_a_bad_data_file_is_refused_with_what_is_wrong(tmp_path: Path, overrides
 def test_a_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="does not exist"):
         load_mnist(tmp_path / "nope.npz")
+    with pytest.raises(DataError, match=f"data file {str(tmp_path)!r} is a folder, not a file: give --data the path"):
+        load_mnist(tmp_path)
 
 
 def test_a_truncated_file_is_refused(tmp_path: Path, synthetic_npz: Path) -> None:
