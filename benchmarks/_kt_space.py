@@ -50,9 +50,6 @@ class KerasTunerTrial:
         return value
 
 
-SEARCH_TRAIN_IMAGES = 54_000
-
-
 def config_from_hp(space: str, hp: keras_tuner.HyperParameters, *, max_epochs: int) -> dict[str, Any]:
     """The configuration (suggested values and constants) ``space`` gives for ``hp``."""
     trial = KerasTunerTrial(hp)
@@ -60,10 +57,11 @@ def config_from_hp(space: str, hp: keras_tuner.HyperParameters, *, max_epochs: i
     return {**trial.params, **constants}
 
 
-def hypermodel(space: str, *, run_seed: int, max_epochs: int,
+def hypermodel(space: str, *, run_seed: int, max_epochs: int, train_images: int,
                on_trial: Callable[[dict[str, Any]], None] | None = None) -> keras_tuner.HyperModel:
     """A HyperModel building ``space``'s models with ``mnist_models``, each seeded like a
-    service trial; the batch size comes from the hyperparameters."""
+    service trial and trained on ``train_images`` images; the batch size comes from the
+    hyperparameters."""
     class SpaceHyperModel(keras_tuner.HyperModel):
         def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
             config = config_from_hp(space, hp, max_epochs=max_epochs)
@@ -71,8 +69,8 @@ def hypermodel(space: str, *, run_seed: int, max_epochs: int,
                 on_trial(config)
             keras.utils.set_random_seed(trial_seed(run_seed, config))
             # Hyperband picks the epochs itself: a cosine schedule decays over the most a trial
-            # may train (max_epochs on the 54,000-image search split).
-            steps = max_epochs * math.ceil(SEARCH_TRAIN_IMAGES / int(config["batch_size"]))
+            # may train (max_epochs on the search's training images), as fit_config's would.
+            steps = max_epochs * math.ceil(train_images / int(config["batch_size"]))
             return build_model(config, decay_steps=steps)
 
         def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:

@@ -122,7 +122,8 @@ def kerastuner_target(spec: dict[str, Any]) -> dict[str, Any]:
                        "epoch_seconds": []})
 
     tuner = keras_tuner.Hyperband(
-        hypermodel(spec["space"], run_seed=int(spec["seed"]), max_epochs=int(spec["max_epochs"]), on_trial=on_trial),
+        hypermodel(spec["space"], run_seed=int(spec["seed"]), max_epochs=int(spec["max_epochs"]),
+                   train_images=len(split.x_train), on_trial=on_trial),
         objective="val_accuracy", max_epochs=int(spec["max_epochs"]), factor=3,
         hyperband_iterations=10_000,  # Go on until the target or the cap ends it.
         seed=int(spec["seed"]), directory=str(Path(spec["work_dir"]) / "kerastuner"), project_name="bench",

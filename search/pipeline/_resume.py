@@ -31,7 +31,7 @@ from search.run_folder import (
     run_uri,
     seconds_since_heartbeat,
 )
-from search.study import trials_stopped_by
+from search.study import STOPPED_BY_ASHA, trials_stopped_by
 from search.tuning import SearchPlan, make_trainable, restored_scheduler, restored_tune_config
 
 
@@ -156,7 +156,7 @@ def _restored_search(tune_path: str, plan: SearchPlan, split: SearchSplit, *, wr
     # The scheduler comes back as pickled when the run began; give it back what it stopped.
     scheduler = restored_scheduler(tuner)
     scheduler.stopped_early |= stopped_early | trials_stopped_by(
-        plan.run_dir / STUDY_FILE, plan.name, "asha")
+        plan.run_dir / STUDY_FILE, plan.name, STOPPED_BY_ASHA)
     print(f"resuming run {plan.name!r}: {spent:.0f} s of the {budget_s:.0f} s budget spent, {remaining:.0f} s left")
     return tuner, scheduler
 

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 
 from search.run_folder import (  # noqa: E402
     COMPLETED,
+    CUT_AT_TARGET,
     CUT_BY_BUDGET,
     EARLY_STOPPED,
     FAILED,
@@ -37,6 +38,7 @@ STATE_STYLE = {  # state -> (colour, label)
     COMPLETED: ("tab:blue", "ran all its epochs"),
     EARLY_STOPPED: ("tab:orange", "stopped early by ASHA (x)"),
     CUT_BY_BUDGET: ("tab:gray", "cut by the time budget"),
+    CUT_AT_TARGET: ("tab:green", "cut at the target (--stop-at)"),
     INTERRUPTED: ("tab:gray", "interrupted"),
     FAILED: ("tab:red", "failed"),
 }

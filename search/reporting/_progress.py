@@ -43,11 +43,11 @@ def progress_of(trials: Sequence[Sequence[dict[str, Any]]]) -> SearchProgress | 
     starts: list[float] = []
     for lines in trials:
         for line in lines:
-            score, stamp = _number(line.get(METRIC)), _number(line.get("timestamp"))
+            score, stamp = number_or_none(line.get(METRIC)), number_or_none(line.get("timestamp"))
             if score is None or stamp is None:
                 continue
             points.append((stamp, score))
-            starts.append(stamp - (_number(line.get("time_total_s")) or 0.0))
+            starts.append(stamp - (number_or_none(line.get("time_total_s")) or 0.0))
     if not points:
         return None
     origin = min(starts)
@@ -82,7 +82,8 @@ def _minutes(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def _number(value: Any) -> float | None:
+def number_or_none(value: Any) -> float | None:
+    """A figure read from a file as a float; None for a missing, unreadable or NaN one."""
     try:
         number = float(value)
     except (TypeError, ValueError):

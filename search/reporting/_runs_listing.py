@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from search.reporting._progress import number_or_none
 from search.run_folder import (
     CONFIRM_FILE,
     RUN_FILE,
@@ -128,12 +129,12 @@ def _trial_figures(run_dir: Path, record: RunRecord) -> tuple[int | None, float 
     if trials_file.is_file():
         try:
             rows = read_rows(trials_file, columns=["trial_id", "best_val_accuracy"])
-            scores = [score for row in rows if (score := _float(row.get("best_val_accuracy"))) is not None]
+            scores = [score for row in rows if (score := number_or_none(row.get("best_val_accuracy"))) is not None]
             return len(rows), max(scores, default=None)
         except (OSError, KeyError, ValueError):
             pass
     if record.trials is not None:
-        return int(record.trials), _float(record.best_val_accuracy)
+        return int(record.trials), number_or_none(record.best_val_accuracy)
     return _live_trial_figures(run_dir)
 
 
@@ -155,7 +156,7 @@ def _live_trial_figures(run_dir: Path) -> tuple[int | None, float | None]:
     if not (run_dir / TUNE_FOLDER).is_dir():
         return None, None
     trials = trial_results(run_dir)
-    scores = [score for lines in trials for line in lines if (score := _float(line.get(METRIC))) is not None]
+    scores = [score for lines in trials for line in lines if (score := number_or_none(line.get(METRIC))) is not None]
     return len(trials), max(scores, default=None)
 
 
@@ -206,14 +207,6 @@ def _local_time(text: Any) -> str:
         return datetime.fromisoformat(str(text)).astimezone().strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return "?"
-
-
-def _float(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number == number else None
 
 
 def _score(value: float | None) -> str:

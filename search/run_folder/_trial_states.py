@@ -13,3 +13,4 @@ CUT_BY_BUDGET = "cut_by_budget"  # ended by the search's time budget
 CUT_AT_TARGET = "cut_at_target"  # ended because a trial reached --stop-at
 FAILED = "failed"  # raised, or Tune marked it ERROR
 INTERRUPTED = "interrupted"  # the search was interrupted (Ctrl-C, SIGTERM): --resume continues it
+TRIAL_STATES = (COMPLETED, EARLY_STOPPED, CUT_BY_BUDGET, CUT_AT_TARGET, FAILED, INTERRUPTED)

@@ -14,7 +14,15 @@ from search.study._objective import (
 )
 from search.study._sampler import TPE_STARTUP_TRIALS, make_sampler
 from search.study._storage import close_study_storage, open_study_storage, study_url
-from search.study._trials import STOPPED_AT_TARGET, STOPPED_BY, TUNE_TRIAL_ID, trials_stopped_by
+from search.study._trials import (
+    STOPPED_AT_TARGET,
+    STOPPED_BY,
+    STOPPED_BY_ASHA,
+    STOPPED_BY_BUDGET,
+    STOPPED_BY_ERROR,
+    TUNE_TRIAL_ID,
+    trials_stopped_by,
+)
 from search.study._warm_start import WarmStart, WarmStartError, load_warm_start
 
 __all__ = [
@@ -25,6 +33,9 @@ __all__ = [
     "SIZE",
     "STOPPED_AT_TARGET",
     "STOPPED_BY",
+    "STOPPED_BY_ASHA",
+    "STOPPED_BY_BUDGET",
+    "STOPPED_BY_ERROR",
     "TPE_STARTUP_TRIALS",
     "TUNE_TRIAL_ID",
     "WarmStart",

@@ -10,8 +10,12 @@ from search.study._storage import study_url
 
 # The user attributes every trial of the study carries.
 TUNE_TRIAL_ID = "tune_trial_id"  # the Tune trial it is, to join the study with trials.parquet
-STOPPED_BY = "stopped_by"  # why a PRUNED trial stopped: "asha", "time_budget", "target", "error"
-STOPPED_AT_TARGET = "target"  # STOPPED_BY of the trials ended because one reached --stop-at
+STOPPED_BY = "stopped_by"  # why a PRUNED trial stopped: one of the reasons below
+STOPPED_BY_ASHA = "asha"  # the scheduler stopped it early (--resume keeps it stopped)
+STOPPED_BY_BUDGET = "time_budget"  # the search's time budget ran out while it trained
+STOPPED_AT_TARGET = "target"  # a trial reached --stop-at and the search ended
+STOPPED_BY_ERROR = "error"  # it raised, or Tune marked it ERROR
+STOPPED_BY_UNKNOWN = "unknown"  # a warm start's trial from a run that did not say
 
 
 def trials_stopped_by(study_file: Path, study_name: str, reason: str) -> set[str]:

@@ -24,7 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search.run_folder import STUDY_FILE
 from search.study._storage import study_url
-from search.study._trials import STOPPED_AT_TARGET, STOPPED_BY, TUNE_TRIAL_ID
+from search.study._trials import STOPPED_AT_TARGET, STOPPED_BY, STOPPED_BY_UNKNOWN, TUNE_TRIAL_ID
 
 WARM_START_FROM = "warm_start_from"  # user attribute of a copied trial: the run it comes from
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -132,6 +132,6 @@ def _copied(trial: FrozenTrial, run: str) -> FrozenTrial:
     attributes = {key: value for key, value in trial.user_attrs.items() if key not in (TUNE_TRIAL_ID,)}
     attributes[WARM_START_FROM] = run
     if trial.state == TrialState.PRUNED and STOPPED_BY not in attributes:
-        attributes[STOPPED_BY] = "unknown"
+        attributes[STOPPED_BY] = STOPPED_BY_UNKNOWN
     copy_.user_attrs = attributes
     return copy_

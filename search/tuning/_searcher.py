@@ -34,7 +34,8 @@ from optuna.trial import TrialState
 from ray.tune import Callback
 from ray.tune.search import Searcher
 
-from search.study import BUDGET_CONSTRAINT, SIZE, STOPPED_AT_TARGET, STOPPED_BY, TUNE_TRIAL_ID, budget_constraint, directions, objective_values
+from search.study import (BUDGET_CONSTRAINT, SIZE, STOPPED_AT_TARGET, STOPPED_BY, STOPPED_BY_ASHA, STOPPED_BY_BUDGET,
+                          STOPPED_BY_ERROR, TUNE_TRIAL_ID, budget_constraint, directions, objective_values)
 
 STEP_KEY = "training_iteration"
 # In a search of two objectives Optuna takes no intermediate values: the epochs' scores are a
@@ -181,7 +182,7 @@ class StudySearcher(Searcher):
             # Removed before it reported anything (Tune stopped it while pending).
             self._tell(trial_id, trial, TrialState.PRUNED)
         elif trial_id in self._stopped_early:
-            self._tell(trial_id, trial, TrialState.PRUNED, stopped_by="asha")
+            self._tell(trial_id, trial, TrialState.PRUNED, stopped_by=STOPPED_BY_ASHA)
         else:
             self._tell(trial_id, trial, TrialState.COMPLETE, value=float(result[self.metric]))
 
@@ -348,13 +349,13 @@ class StudyCloser(Callback):
         # A trial Tune failed without telling the searcher (it could not reuse an actor for
         # it, say) is FAIL whatever ended the search: a resume does not run it again.
         self._searcher.close_unfinished([t for t in trials if getattr(t, "status", None) == "ERROR"],
-                                        stopped_by="error")
+                                        stopped_by=STOPPED_BY_ERROR)
         if self._target is not None and self._target.reached is not None:
             self._searcher.close_unfinished(trials, stopped_by=STOPPED_AT_TARGET)
             return
         budget = self._time_budget_s
         if budget is not None and time.monotonic() - self._started >= budget:
-            self._searcher.close_unfinished(trials, stopped_by="time_budget")
+            self._searcher.close_unfinished(trials, stopped_by=STOPPED_BY_BUDGET)
 
 
 def _seconds(value: Any) -> float | None:

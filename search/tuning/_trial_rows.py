@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any, Iterable
 
+from search._text import last_line
 from search.run_folder import (
     COMPLETED,
     CUT_AT_TARGET,
@@ -121,11 +122,8 @@ def _error_text_of(trial: Any) -> str | None:
 
 
 def _error_text(error: BaseException | None) -> str | None:
-    if error is None:
-        return None
-    text = str(error).strip().splitlines()
-    last = [line for line in text if line.strip()][-1:] or [type(error).__name__]
-    return last[0][:500]
+    """The line of a trial's error that names it (its traceback's last)."""
+    return None if error is None else last_line(error)
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -11,6 +11,7 @@ from mnist_models import SHIFTS, TEST_SEAM_ENV, DeviceError, FinalSplit, keras_b
 from search.confirmation import _job
 from search.confirmation import confirm_seeds
 from search.confirmation._candidates import (
+    FRONT_BUDGET_ORDER,
     NOTEBOOK_EPOCH_SECONDS,
     Candidate,
     notebook_candidates,
@@ -20,7 +21,7 @@ from search.confirmation._candidates import (
 from search.confirmation._job import confirm_job, confirm_row, sort_rows
 from search.confirmation._plan import Job, estimate_wall_seconds, fit_to_budget, plan_jobs
 from search.run_folder import config_from_row
-from spaces import NOTEBOOK_POINTS, notebook_config, notebook_model_of
+from spaces import NOTEBOOK_POINTS, SIZE_BUDGETS, notebook_config, notebook_model_of
 
 DENSE = {"hp_family": "dense", "hp_n_layers": 1, "hp_units_0": 64, "hp_dropout_0": 0.1, "hp_activation": "relu",
          "hp_optimizer": "adam", "hp_learning_rate": 0.001, "hp_batch_size": 64}
@@ -276,6 +277,10 @@ def test_the_notebook_jobs_run_even_when_they_alone_exceed_the_budget() -> None:
 
 def sized(trial_id: str, best: float, params: int) -> dict:
     return trial(trial_id, best, hp_units_0=params)  # distinct configurations, one per size
+
+
+def test_the_front_claims_places_for_the_best_overall_and_every_size_budget_the_report_tables() -> None:
+    assert FRONT_BUDGET_ORDER[0] is None and sorted(FRONT_BUDGET_ORDER[1:]) == sorted(SIZE_BUDGETS)
 
 
 def test_in_pareto_mode_the_best_within_each_size_budget_comes_first_then_the_rest_of_the_front() -> None:

@@ -1,8 +1,16 @@
-"""Names on the accuracy-against-size chart: close points keep readable, separate names."""
+"""The report's charts: every trial state drawn, and names on the accuracy-against-size chart
+that keep readable and apart."""
 
 from __future__ import annotations
 
-from search.reporting._plots import LABEL_OFFSETS, label_offsets
+from search.reporting._plots import LABEL_OFFSETS, STATE_STYLE, label_offsets
+from search.run_folder._trial_states import TRIAL_STATES
+
+
+def test_every_state_a_trial_can_end_in_has_its_colour_and_legend_entry() -> None:
+    """The history chart and the learning curves draw a trial by its state's style: a state
+    without one (cut at the target, once) left its trials out of the chart."""
+    assert set(STATE_STYLE) == set(TRIAL_STATES)
 
 
 def boxes(anchors, sizes, offsets):
