@@ -28,7 +28,7 @@ from ray import tune
 
 from mnist_models import SearchSplit
 from search.pipeline import run_search
-from search.run_folder import RecordWriter, RunRecord, library_versions, now
+from search.run_folder import RUN_RUNNING, RecordWriter, RunRecord, library_versions, now
 from search.study import METRIC, MODE
 from search.cluster import start_ray
 from search.tuning import (CHECKPOINTS_KEPT, CompactProgress, Heartbeat, RecordingASHA, SearchPlan, make_searcher,
@@ -87,7 +87,7 @@ def new_record(plan: SearchPlan, *, cluster_resources: dict[str, float]) -> Reco
     """The simulated run's ``run.json``, as the service starts one, through its one writer:
     ``run_search`` records the search's end in it. The one place the scale benchmark makes a
     run record."""
-    return RecordWriter.create(plan.run_dir, RunRecord(name=plan.name, space=plan.space, state="running",
+    return RecordWriter.create(plan.run_dir, RunRecord(name=plan.name, space=plan.space, state=RUN_RUNNING,
                                                        started=now(), versions=library_versions(),
                                                        cluster_resources=cluster_resources))
 

@@ -9,7 +9,7 @@ from mnist_models import DeviceError, Mnist
 from search.confirmation import ConfirmSettings, confirm
 from search.pipeline._search_step import RunFailed
 from search.reporting import render_report
-from search.run_folder import TRIALS_FILE, Confirmation, RecordWriter
+from search.run_folder import RUN_FAILED, RUN_INTERRUPTED, TRIALS_FILE, Confirmation, RecordWriter
 
 
 class ConfirmationInterrupted(Exception):
@@ -32,13 +32,13 @@ def confirm_and_report(settings: ConfirmSettings | None, *, writer: RecordWriter
         try:
             section = confirm(settings, run_dir=run_dir, trial_rows=trial_rows, mnist=mnist, out=out)
         except KeyboardInterrupt:
-            writer.update(confirmation=Confirmation(state="interrupted"))
+            writer.update(confirmation=Confirmation(state=RUN_INTERRUPTED))
             print(f"\nsearch.run: the confirmation was interrupted; the search's results are saved in {run_dir} "
                   f"({TRIALS_FILE}) and notebook measurements already made are in the cache; confirm again "
                   f"with: {resume}", file=sys.stderr)
             raise ConfirmationInterrupted from None
         except DeviceError as error:
-            writer.update(confirmation=Confirmation(state="failed", error=str(error)))
+            writer.update(confirmation=Confirmation(state=RUN_FAILED, error=str(error)))
             print(f"\nsearch.run: the confirmation stopped at its first job refused for its device; the search's "
                   f"results are saved in {run_dir} ({TRIALS_FILE}) and notebook measurements already made are in "
                   f"the cache; once the nodes are mended, confirm again with: {resume}", file=sys.stderr)

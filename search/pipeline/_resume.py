@@ -17,6 +17,10 @@ from search.pipeline._settings import recorded_settings, resumed_options, search
 from search.reporting import watch_lines
 from search.run_folder import (
     EARLY_STOPPED,
+    RUN_FAILED,
+    RUN_FINISHED,
+    RUN_INTERRUPTED,
+    RUN_RUNNING,
     STUDY_FILE,
     TRIALS_FILE,
     TUNE_FOLDER,
@@ -37,7 +41,7 @@ from search.tuning import SearchPlan, make_trainable, restored_scheduler, restor
 
 # A finished search whose confirmation ended in one of these states is confirmed again by --resume:
 # Ctrl-C, or a job refused for its device (on a cluster mended since).
-_CONFIRM_AGAIN = ("interrupted", "failed")
+_CONFIRM_AGAIN = (RUN_INTERRUPTED, RUN_FAILED)
 
 
 def resume_run(options: RunOptions) -> Outcome:
@@ -56,7 +60,7 @@ def resume_run(options: RunOptions) -> Outcome:
     record = writer.record
     settings = resumed_options(record, options, name=name)
     _check_settings_kept(options, settings, name=name)
-    if record.state == "finished":
+    if record.state == RUN_FINISHED:
         if record.confirmation is not None and record.confirmation.state in _CONFIRM_AGAIN and settings.confirm:
             return _resume_confirmation(settings, writer=writer)
         raise UsageError(f"--resume {name!r}: that run already finished; nothing to resume: "
@@ -77,7 +81,7 @@ def resume_run(options: RunOptions) -> Outcome:
         print("\n".join(watch_lines(run_dir)), flush=True)
         # A record of an older version gains the settings it lacked, as this resume uses them;
         # the line a failed search ended with goes, as this session's search begins.
-        writer.update(state="running", resumed=record.resumed + 1, driver=this_driver(), heartbeat=now(), error=None,
+        writer.update(state=RUN_RUNNING, resumed=record.resumed + 1, driver=this_driver(), heartbeat=now(), error=None,
                       **recorded_settings(settings, max_concurrent=plan.max_concurrent))
         outcome = run_search(tuner, plan=plan, scheduler=scheduler, writer=writer)
         return finish(outcome, options=settings, writer=writer, mnist=mnist,
@@ -126,7 +130,7 @@ def _shown(value: object, unit: str = "") -> str:
 def _check_not_running(writer: RecordWriter, *, name: str) -> None:
     """A run that says "running" is resumed only once its driver is gone."""
     record = writer.record
-    if record.state != "running":
+    if record.state != RUN_RUNNING:
         return
     pid, host = (record.driver.pid, record.driver.host) if record.driver else (None, None)
     since = seconds_since_heartbeat(record)
@@ -147,7 +151,7 @@ def _restored_search(tune_path: str, plan: SearchPlan, split: SearchSplit, *, wr
     failed (a trial refused its GPU stopped it, say: the refused trials are run again on the
     mended cluster; Tune keeps counting their failures against ``--max-failures``); an
     interrupted run's failed trials stay failed."""
-    failed_run = writer.record.state == "failed"
+    failed_run = writer.record.state == RUN_FAILED
     tuner = tune.Tuner.restore(tune_path, trainable=make_trainable(plan, split),
                                resume_unfinished=True, resume_errored=failed_run, restart_errored=False)
     spent = writer.record.search_seconds

@@ -12,8 +12,8 @@ from ray import tune
 
 from search.pipeline._signals import fit_with_signals
 from search.reporting import progress_line, search_progress, summary_table, trained_line
-from search.run_folder import (STUDY_FILE, TRIALS_FILE, RecordWriter, RunRecord, now, rows_table, where,
-                               where_trained, write_parquet)
+from search.run_folder import (RUN_FAILED, RUN_FINISHED, RUN_INTERRUPTED, STUDY_FILE, TRIALS_FILE, RecordWriter, RunRecord,
+                               now, rows_table, where, where_trained, write_parquet)
 from search.study import close_study_storage
 from search.tuning import SearchPlan, remove_trial_checkpoints, result_grid_trials, trial_rows
 
@@ -48,10 +48,10 @@ def run_search(tuner: tune.Tuner, *, plan: SearchPlan, scheduler: Any, writer: R
     try:
         grid, interrupted = fit_with_signals(tuner)
     except KeyboardInterrupt:
-        record_state(writer, "interrupted", started)
+        record_state(writer, RUN_INTERRUPTED, started)
         raise
     except BaseException:
-        record_state(writer, "failed", started)
+        record_state(writer, RUN_FAILED, started)
         raise
     reached = writer.record.stopped_at_target  # written by the target's stopper, through the same writer
     refused = writer.record.error  # written by the tuner's DeviceRefusal, through the same writer
@@ -64,7 +64,7 @@ def run_search(tuner: tune.Tuner, *, plan: SearchPlan, scheduler: Any, writer: R
         remove_trial_checkpoints(plan)
     succeeded = [row for row in rows if row["best_val_accuracy"] is not None]
     failure = refused or (None if succeeded or interrupted else _all_failed(rows))
-    state = "failed" if failure else ("interrupted" if interrupted else "finished")
+    state = RUN_FAILED if failure else (RUN_INTERRUPTED if interrupted else RUN_FINISHED)
     search_wall_s = record_state(writer, state, started, rows=rows, error=failure)
     _print_closing(rows, search_wall_s, record=writer.record, run_dir=writer.run_dir)
     if refused:

@@ -12,6 +12,7 @@ from search.cli import RunOptions, parse_options
 from search.confirmation import ConfirmSettings, confirm_seeds
 from search.run_folder import (
     NOTEBOOK_CACHE_FOLDER,
+    RUN_RUNNING,
     SHIPPED_DATA,
     ConfirmOptions,
     Driver,
@@ -90,7 +91,7 @@ def new_run_record(options: RunOptions, *, plan: SearchPlan, mnist: Mnist, split
         keras_backend=keras_backend(),
         started=now(),
         ended=None,
-        state="running",
+        state=RUN_RUNNING,
         driver=this_driver(),
         heartbeat=now(),
     )

@@ -25,6 +25,7 @@ from search.run_folder import (
     NOTEBOOK_CACHE_FOLDER,
     REPORT_HTML,
     REPORT_MD,
+    RUN_FAILED,
     RUN_FILE,
     Confirmation,
     RunRecord,
@@ -148,7 +149,7 @@ def report_blocks(record: RunRecord, trials: list[dict[str, Any]], confirm_rows:
     blocks: list[Block] = [("h1", f"MNIST search `{record.name or '?'}`: space `{record.space or '?'}`")]
     if judgement is not None:
         blocks.append(("p", f"**{headline(judgement)}**"))
-    elif confirmation.state == "failed":
+    elif confirmation.state == RUN_FAILED:
         blocks.append(("p", f"**The confirmation failed:** {confirmation.error} The figures below are the search's "
                             f"validation scores only, which are not test results; once mended, confirm again with "
                             f"`python -m search.run --resume {record.name or 'NAME'}`."))

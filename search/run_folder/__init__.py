@@ -22,7 +22,18 @@ from search.run_folder._layout import (
     TUNE_FOLDER,
     is_run_folder,
 )
-from search.run_folder._record import SHIPPED_DATA, ConfirmOptions, Confirmation, Driver, RunRecord, TargetHit
+from search.run_folder._record import (
+    RUN_FAILED,
+    RUN_FINISHED,
+    RUN_INTERRUPTED,
+    RUN_RUNNING,
+    SHIPPED_DATA,
+    ConfirmOptions,
+    Confirmation,
+    Driver,
+    RunRecord,
+    TargetHit,
+)
 from search.run_folder._record_writer import RecordWriter, load_record
 from search.run_folder._run_record import (
     HEARTBEAT_INTERVAL_S,
@@ -84,6 +95,10 @@ __all__ = [
     "REPORT_HTML",
     "REPORT_MD",
     "RUN_FILE",
+    "RUN_FAILED",
+    "RUN_FINISHED",
+    "RUN_INTERRUPTED",
+    "RUN_RUNNING",
     "RunFileError",
     "RunRecord",
     "STUDY_FILE",

@@ -34,6 +34,8 @@ _WRITTEN_WITH = "written_with"
 _GROUP = "group"
 # What run.json's "data" says of the project's own copy of MNIST (no --data given).
 SHIPPED_DATA = "shipped MNIST"
+# A run's "state" (its search's), and its confirmation's when that did not finish.
+RUN_RUNNING, RUN_INTERRUPTED, RUN_FAILED, RUN_FINISHED = "running", "interrupted", "failed", "finished"
 
 Group = TypeVar("Group", bound="_JsonGroup")
 
@@ -208,12 +210,12 @@ class Confirmation(_JsonGroup):
 
     @property
     def interrupted(self) -> bool:
-        return self.state == "interrupted"
+        return self.state == RUN_INTERRUPTED
 
     def to_json(self) -> dict[str, Any]:
         if self.interrupted:
             return {**self.extra, "state": self.state}
-        if self.state == "failed":
+        if self.state == RUN_FAILED:
             return {**self.extra, "state": self.state, "error": self.error}
         document = super().to_json()
         if self.state is None:

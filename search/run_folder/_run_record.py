@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from search.run_folder._record import RunRecord
+from search.run_folder._record import RUN_RUNNING, RunRecord
 
 RECORDED_LIBRARIES = ("ray", "tensorflow", "keras", "jax", "optuna", "numpy", "pyarrow")
 
@@ -46,7 +46,7 @@ def driver_gone(record: RunRecord, *, at: datetime | None = None, host: str | No
     """Whether a run that says "running" has lost its driver: on the driver's own machine,
     its process is gone; elsewhere, no heartbeat for ``HEARTBEAT_TIMEOUT_S``. False for a run
     in any other state."""
-    if record.state != "running":
+    if record.state != RUN_RUNNING:
         return False
     driver = record.driver
     if driver is not None and driver.host == (host or socket.gethostname()) and driver.pid:

@@ -21,7 +21,8 @@ from search.confirmation._candidates import (
 from search.confirmation._job import confirm_job, confirm_row, sort_rows
 from search.confirmation._plan import Job, estimate_wall_seconds, fit_to_budget, plan_jobs
 from search.run_folder import config_from_row
-from spaces import NOTEBOOK_POINTS, SIZE_BUDGETS, notebook_config, notebook_model_of
+from search.verdict import NOTEBOOK_PUBLISHED
+from spaces import NOTEBOOK_POINTS, NOTEBOOK_SPACE, SIZE_BUDGETS, notebook_config, notebook_model_of
 
 DENSE = {"hp_family": "dense", "hp_n_layers": 1, "hp_units_0": 64, "hp_dropout_0": 0.1, "hp_activation": "relu",
          "hp_optimizer": "adam", "hp_learning_rate": 0.001, "hp_batch_size": 64}
@@ -277,6 +278,10 @@ def test_the_notebook_jobs_run_even_when_they_alone_exceed_the_budget() -> None:
 
 def sized(trial_id: str, best: float, params: int) -> dict:
     return trial(trial_id, best, hp_units_0=params)  # distinct configurations, one per size
+
+
+def test_every_notebook_model_has_its_space_its_published_figure_and_its_seconds_an_epoch() -> None:
+    assert set(NOTEBOOK_POINTS) == set(NOTEBOOK_SPACE) == set(NOTEBOOK_PUBLISHED) == set(NOTEBOOK_EPOCH_SECONDS)
 
 
 def test_the_front_claims_places_for_the_best_overall_and_every_size_budget_the_report_tables() -> None:
