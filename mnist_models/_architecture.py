@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from mnist_models._data import NUM_CLASSES
 from spaces import GLOBAL_HEADS, IMAGE_SIDE, ConfigError, feature_map_sides
+
+CLASSES = 10
 
 
 def convs_per_block(config: Mapping[str, Any]) -> int:
@@ -48,7 +49,7 @@ def _dense_parameters(config: Mapping[str, Any]) -> int:
         units = int(config[f"units_{layer}"])
         total += inputs * units + (4 * units if batch_norm else units)  # batch norm replaces the bias
         inputs = units
-    return total + inputs * NUM_CLASSES + NUM_CLASSES
+    return total + inputs * CLASSES + CLASSES
 
 
 def _cnn_parameters(config: Mapping[str, Any]) -> int:
@@ -67,9 +68,9 @@ def _cnn_parameters(config: Mapping[str, Any]) -> int:
     head = config.get("head", "flatten")
     if head == "flatten":
         units = int(config["dense_units"])
-        return total + side * side * channels * units + units + units * NUM_CLASSES + NUM_CLASSES
+        return total + side * side * channels * units + units + units * CLASSES + CLASSES
     if head in GLOBAL_HEADS:
-        return total + channels * NUM_CLASSES + NUM_CLASSES
+        return total + channels * CLASSES + CLASSES
     raise ConfigError(f"head is {head!r}, but must be 'flatten', 'gap' or 'conv1x1'")
 
 

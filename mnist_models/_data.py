@@ -16,10 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from spaces import IMAGE_SIDE
-
 NUM_CLASSES = 10
-IMAGE_SHAPE = (IMAGE_SIDE, IMAGE_SIDE)
+IMAGE_SHAPE = (28, 28)
 # The validation split: this fraction of every class's training images, and never fewer than
 # the floor, so that a small data set still scores every class. On the shipped MNIST the
 # fraction gives the 6,000 validation images every run before it was sized to the data had.
