@@ -16,6 +16,8 @@ import pytest
 
 from mnist_models import TrainingProcess, load_mnist, search_split
 from mnist_models._training_process import RECYCLE_MB, TrainingFailed
+from search.study import METRIC
+from search.tuning._curves import SCALAR_TAGS
 from spaces import notebook_config
 from tests.conftest import PROJECT_ROOT, PYTHON
 
@@ -34,14 +36,17 @@ def tiny_cnn(filters: int, epochs: int = 1) -> dict:
 
 def test_a_model_trains_there_epoch_by_epoch_with_a_checkpoint_each(data) -> None:
     process = TrainingProcess(threads=2, use_gpu=False)
-    seen = []
+    seen, names = [], []
     try:
         process.train(tiny_cnn(4, epochs=2), data, seed=0, resume_dir=None,
-                      on_epoch=lambda figures, folder: seen.append((figures["epoch"], sorted(os.listdir(folder)))))
+                      on_epoch=lambda figures, folder: (seen.append((figures["epoch"], sorted(os.listdir(folder)))),
+                                                        names.append(set(figures))))
         assert process.threads_in_use == {"intra_op": 2, "inter_op": 2}
     finally:
         process.close()
     assert seen == [(1, ["model.keras", "state.json"]), (2, ["model.keras", "state.json"])]
+    # What the service reads of each epoch: the metric Optuna and ASHA rank by, TensorBoard's curves.
+    assert all({METRIC, *SCALAR_TAGS, "epoch_seconds", "num_params"} <= keys for keys in names), names
 
 
 def test_what_the_callback_raises_stops_the_training_and_is_raised_again(data) -> None:
