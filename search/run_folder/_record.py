@@ -54,7 +54,8 @@ def _group(kind: type, *, later: bool = False) -> Any:
 
 class _JsonGroup:
     """Reading and writing a dataclass as a JSON object: known keys to fields (groups read as
-    their own dataclass), unknown ones kept in ``extra``, absent ones named in ``unrecorded``."""
+    their own dataclass), unknown ones kept in ``extra``, absent ones named in ``unrecorded``;
+    a known key whose value is not of its field's type is a ``ValueError`` (a damaged file)."""
 
     @classmethod
     def from_json(cls: type[Group], document: Mapping[str, Any]) -> Group:
