@@ -53,7 +53,6 @@ def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, duratio
         duration(text)  # a value that is no duration is refused here, in one line
         return text  # and passed to search.run as written
 
-
     parser.add_argument("--space", choices=("cnn", "dense"), default="cnn", help="search space (default cnn)")
     parser.add_argument("--train-limit", type=positive_int("--train-limit"), default=12_000,
                         help="search on the first N training images (default 12000)")
@@ -66,7 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, positive_int: Any, duratio
     parser.add_argument("--gpus-per-trial", type=resource_share("--gpus-per-trial", allow_zero=True), default=0.0,
                         help="GPUs each trial holds, as search.run's flag: 0.25 puts four trials on a GPU "
                              "(default 0: CPU trials)")
-    parser.add_argument("--interval", type=number("--interval", allow_zero=False), default=0.5, help="seconds between samples (default 0.5)")
+    parser.add_argument("--interval", type=number("--interval", allow_zero=False), default=0.5,
+                        help="seconds between samples (default 0.5)")
     parser.add_argument("--no-dashboard", dest="dashboard", action="store_false",
                         help="run the search without Ray's dashboard (default: with, as search.run)")
 

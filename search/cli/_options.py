@@ -12,7 +12,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from mnist_models import parameter_count
 from search._text import OneLineParser
@@ -177,7 +177,9 @@ def _add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    given = _given_flags(parser, argv, names=vars(args))
     args.space = args.space or "cnn"
     _check_choices(args)
     _check_seeds(args)
@@ -195,7 +197,7 @@ def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
         max_concurrent=args.max_concurrent, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
         seed=args.seed, results=args.results, name=args.name, data=args.data, train_limit=args.train_limit,
         address=args.address, dashboard=args.dashboard, max_failures=args.max_failures, argv=tuple(argv),
-        resume=args.resume, given=given_flags(argv), top_k=args.top_k or (PARETO_TOP_K if pareto else DEFAULT_TOP_K),
+        resume=args.resume, given=given, top_k=args.top_k or (PARETO_TOP_K if pareto else DEFAULT_TOP_K),
         confirm_seeds=args.confirm_seeds, confirm=args.confirm, confirm_train_limit=args.confirm_train_limit,
         confirm_budget_s=args.confirm_budget if args.confirm_budget is not None else confirm_budget_s,
         objective=args.objective, max_params=args.max_params, warm_start=tuple(args.warm_start),
@@ -212,13 +214,12 @@ def default_num_samples(time_budget_s: float) -> int:
     return max(DEFAULT_NUM_SAMPLES, math.ceil(DEFAULT_NUM_SAMPLES * time_budget_s / DEFAULT_TIME_BUDGET_S))
 
 
-def given_flags(argv: Sequence[str]) -> frozenset[str]:
-    """The flags ``argv`` gives, by argparse's names: parsed again into a namespace whose every
-    name already holds a marker, which argparse keeps where no flag sets it (no default)."""
+def _given_flags(parser: argparse.ArgumentParser, argv: Sequence[str], *, names: Iterable[str]) -> frozenset[str]:
+    """The flags ``argv`` gives, of ``parser``'s ``names``: parsed again into a namespace whose
+    every name already holds a marker, which argparse keeps where no flag sets it (no default)."""
     unset = object()
-    namespace = argparse.Namespace(**dict.fromkeys(vars(build_parser().parse_args([])), unset))
-    return frozenset(name for name, value in vars(build_parser().parse_args(argv, namespace)).items()
-                     if value is not unset)
+    parsed = parser.parse_args(argv, argparse.Namespace(**dict.fromkeys(names, unset)))
+    return frozenset(name for name, value in vars(parsed).items() if value is not unset)
 
 
 def _check_choices(args: argparse.Namespace) -> None:
