@@ -31,7 +31,7 @@ from benchmarks._errors import BenchError
 from benchmarks._finished_run import finished_run
 from benchmarks._output import emit, table
 from benchmarks._split_workers import split_workers, worker_split
-from mnist_models import SHIFTS, fit_config, load_mnist, search_split, shifted
+from mnist_models import PREDICTION_BATCH_SIZE, SHIFTS, fit_config, load_mnist, search_split, shifted
 from search.confirmation import select_top_configurations
 
 DEFINITIONS = {
@@ -104,7 +104,7 @@ def _train(job: tuple[str, dict[str, Any], int]) -> tuple[np.ndarray, float]:
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
     model, _ = fit_config(config, split.x_train, split.y_train, seed=seed)
-    probabilities = np.stack([model.predict(shifted(split.x_val, rows, columns), batch_size=1024, verbose=0)
+    probabilities = np.stack([model.predict(shifted(split.x_val, rows, columns), batch_size=PREDICTION_BATCH_SIZE, verbose=0)
                               for rows, columns in SHIFTS]).astype(np.float32)
     return probabilities, time.perf_counter() - started
 

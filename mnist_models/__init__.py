@@ -6,7 +6,8 @@ from mnist_models._architecture import ConfigError, parameter_count
 from mnist_models._device import TEST_SEAM_ENV, DeviceError, Placement, check_placement, placement
 from mnist_models._data import DataError, FinalSplit, Mnist, SearchSplit, final_split, load_mnist, search_split
 from mnist_models._training_process import TrainingProcess
-from mnist_models._training import configure_tensorflow, fit_config, keras_backend, save_for_plain_keras, trial_seed
+from mnist_models._training import (PREDICTION_BATCH_SIZE, configure_tensorflow, fit_config, keras_backend,
+                                    save_for_plain_keras, trial_seed)
 from mnist_models._views import SHIFTS, shift_layer, shifted
 
 
@@ -20,6 +21,7 @@ def build_model(config, *, decay_steps=None):
 
 
 __all__ = [
+    "PREDICTION_BATCH_SIZE",
     "SHIFTS",
     "TEST_SEAM_ENV",
     "ConfigError",

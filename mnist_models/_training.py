@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-VALIDATION_BATCH_SIZE = 1024
+PREDICTION_BATCH_SIZE = 1024  # scoring needs no small batches: large ones save time
 CHECKPOINT_MODEL = "model.keras"
 CHECKPOINT_STATE = "state.json"
 
@@ -103,7 +103,7 @@ def fit_config(
     if model is None:
         model = build_model(config, decay_steps=epochs * math.ceil(len(x_train) / batch_size))
     # Validation needs no small batches: large ones save time (docs/PERFORMANCE.md, "Choices measured").
-    validation_batch_size = max(VALIDATION_BATCH_SIZE, batch_size)
+    validation_batch_size = max(PREDICTION_BATCH_SIZE, batch_size)
     datasets = _datasets_without_autotune(x_train, y_train, batch_size, validation_data, validation_batch_size)
     if datasets is not None:
         data = {"x": datasets[0], "validation_data": datasets[1], "shuffle": False}

@@ -14,14 +14,13 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from mnist_models import (SHIFTS, FinalSplit, check_placement, configure_tensorflow, fit_config, keras_backend,
-                          placement, save_for_plain_keras, shifted)
+from mnist_models import (PREDICTION_BATCH_SIZE, SHIFTS, FinalSplit, check_placement, configure_tensorflow,
+                          fit_config, keras_backend, placement, save_for_plain_keras, shifted)
 from search.confirmation._plan import Job
 from search.verdict import NOTEBOOK_KIND
 from search.run_folder import BEST_MODEL_FILE, DEVICE_COLUMNS, config_columns, device_columns
 from spaces import NOTEBOOK_POINTS
 
-EVAL_BATCH_SIZE = 1024
 LOSS_EPSILON = 1e-7  # Keras clips probabilities the same way in its cross-entropy.
 
 
@@ -53,7 +52,7 @@ def confirm_job(
     started, cpu_started = time.perf_counter(), time.process_time()
     model, _ = fit_config(config, x_train, y_train, seed=seed)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
-    probabilities = model.predict(split.x_test, batch_size=EVAL_BATCH_SIZE, verbose=0)
+    probabilities = model.predict(split.x_test, batch_size=PREDICTION_BATCH_SIZE, verbose=0)
     labels = np.asarray(split.y_test, dtype=np.int64)
     correct = np.argmax(probabilities, axis=1) == labels
     chosen = np.clip(probabilities[np.arange(labels.size), labels], LOSS_EPSILON, 1.0 - LOSS_EPSILON)
@@ -77,7 +76,7 @@ def _shifted_probabilities(model: Any, images: np.ndarray, unshifted: np.ndarray
     """The model's class probabilities averaged over ``images`` and their shifted copies
     (``unshifted``: its probabilities on the images themselves, already predicted)."""
     views = [unshifted if (rows, columns) == (0, 0) else
-             model.predict(shifted(images, rows, columns), batch_size=EVAL_BATCH_SIZE, verbose=0)
+             model.predict(shifted(images, rows, columns), batch_size=PREDICTION_BATCH_SIZE, verbose=0)
              for rows, columns in SHIFTS]
     return np.mean(np.asarray(views, dtype=np.float64), axis=0).astype(np.float32)
 
