@@ -101,7 +101,11 @@ def probe_dashboard(url: str, process: subprocess.Popen, *, token_required: bool
         jobs = http_json(f"{url}/api/jobs/", token)
         actors = http_json(f"{url}/api/v0/actors?limit=1000", token)["data"]["result"]["result"]
         probes["jobs"] = jobs
-        probes["trial_actors"] = [a for a in actors if a["class_name"] == "ImplicitFunc" and a["state"] == "ALIVE"]
+        # Tune's trainable class. Ray's dashboard has named it "ImplicitFunc", and
+        # "wrap_function.<locals>.ImplicitFunc" after an unrelated import inside mnist_models
+        # changed (cause not found); either is a trial actor.
+        probes["trial_actors"] = [a for a in actors if a["class_name"].rsplit(".", 1)[-1] == "ImplicitFunc"
+                                  and a["state"] == "ALIVE"]
         if probes["trial_actors"]:
             break
         time.sleep(0.5)
