@@ -27,6 +27,16 @@ FIXED_WHEN_NOT_SIZE_AWARE = {"head": "flatten", "separable": False, "convs_per_b
 # measured for it: docs/PERFORMANCE.md, "Choices measured".
 _SMALL_TRAINING = {"pooling": "max", "batch_norm": True, "dropout": 0.0, "augment": False, "optimizer": "adam",
                    "learning_rate": 3e-3, "lr_schedule": "cosine", "batch_size": 64, "epochs": 15}
+# Where a CNN search starts besides the notebook's model: the design with the best validation
+# accuracy in the earlier default-budget searches of this space (docs/PERFORMANCE.md, "Choices
+# measured"), its values rounded to two figures. Searches that drew a different path settled
+# on shorter, weaker configurations; from this point TPE has a strong trial from the start.
+DESIGN_START_POINTS = {
+    "two_blocks_5x5_3x3": {"n_blocks": 2, "filters_0": 24, "kernel_0": 5, "filters_1": 24, "kernel_1": 3,
+                           "pooling": "max", "batch_norm": False, "dropout": 0.18, "dense_units": 145,
+                           "dense_dropout": 0.22, "augment": False, "optimizer": "adam", "learning_rate": 3.1e-3,
+                           "lr_schedule": "cosine", "batch_size": 32, "epochs": 5},
+}
 SMALL_START_POINTS = {
     # Two blocks of three 'valid' convolutions (8 and 11 filters): 28 -> 22 -> 11 -> 5. 4,542 parameters.
     "deep_gap": {"n_blocks": 2, "filters_0": 8, "kernel_0": 3, "filters_1": 11, "kernel_1": 3, "convs_per_block": 3,

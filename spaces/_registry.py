@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 
 import optuna
 
-from spaces._cnn import FIXED_WHEN_NOT_SIZE_AWARE, SMALL_START_POINTS, cnn_space
+from spaces._cnn import DESIGN_START_POINTS, FIXED_WHEN_NOT_SIZE_AWARE, SMALL_START_POINTS, cnn_space
 from spaces._dense import DENSE_START_POINTS, dense_space
 from spaces._notebook import NOTEBOOK_POINTS, NOTEBOOK_SPACE
 
@@ -44,8 +44,8 @@ class Space:
 SPACES: dict[str, Space] = {
     "dense": Space(dense_space, max_epochs=20, size_aware_max_epochs=20, design_start_points=DENSE_START_POINTS,
                    early_stopping_bands=("augment",)),
-    "cnn": Space(cnn_space, max_epochs=6, size_aware_max_epochs=15, size_aware_start_points=SMALL_START_POINTS,
-                 size_aware_fixed=FIXED_WHEN_NOT_SIZE_AWARE),
+    "cnn": Space(cnn_space, max_epochs=6, size_aware_max_epochs=15, design_start_points=DESIGN_START_POINTS,
+                 size_aware_start_points=SMALL_START_POINTS, size_aware_fixed=FIXED_WHEN_NOT_SIZE_AWARE),
 }
 
 # What the spaces return rather than suggest: the model family, and values that follow from
@@ -103,12 +103,12 @@ def start_points(space_name: str, *, max_epochs: int, size_aware: bool = False) 
     """
     space = SPACES[space_name]
     points = notebook_points(space_name, max_epochs=max_epochs)
-    if size_aware and space.size_aware_fixed is not None:
-        # The size-aware space suggests these too: the notebook's model has their fixed values.
-        points = {model: {**point, **space.size_aware_fixed} for model, point in points.items()}
+    # The size-aware space suggests these too: the notebook's models and the designs have their fixed values.
+    fixed = space.size_aware_fixed if size_aware and space.size_aware_fixed is not None else {}
+    points = {model: {**point, **fixed} for model, point in points.items()}
     with_schedule = {f"{model}{COSINE_VARIANT}": {**point, "lr_schedule": "cosine"} for model, point in points.items()}
     designs = dict(space.size_aware_start_points) if size_aware else {}
-    designs.update(space.design_start_points)
+    designs.update({name: {**point, **fixed} for name, point in space.design_start_points.items()})
     capped = {name: {**point, "epochs": min(point["epochs"], max_epochs)} for name, point in designs.items()}
     return {**capped, **points, **with_schedule}
 

@@ -146,6 +146,22 @@ def test_a_dense_search_starts_from_a_wide_augmented_net_capped_at_its_epochs() 
     assert (point["augment"], point["batch_norm"], point["units_0"], point["epochs"]) == (True, True, 1024, 12)
 
 
+def test_a_cnn_search_starts_from_the_best_design_of_earlier_searches_capped_at_its_epochs() -> None:
+    from mnist_models import parameter_count
+
+    point = start_points("cnn", max_epochs=3)["two_blocks_5x5_3x3"]
+    assert (point["n_blocks"], point["kernel_0"], point["kernel_1"], point["epochs"]) == (2, 5, 3, 3)
+    assert parameter_count(config_from_point("cnn", point, max_epochs=3)) == 94_437
+
+
+def test_a_size_aware_search_takes_the_designs_with_the_size_aware_keys_fixed() -> None:
+    point = start_points("cnn", max_epochs=15, size_aware=True)["two_blocks_5x5_3x3"]
+    assert (point["head"], point["separable"], point["convs_per_block"]) == ("flatten", False, 1)
+    trial = optuna.trial.FixedTrial(point)
+    get_space("cnn", max_epochs=15, size_aware=True)(trial)
+    assert trial.params == point
+
+
 def test_a_size_aware_search_also_starts_from_a_small_design_under_five_thousand_parameters() -> None:
     from mnist_models import parameter_count
 
