@@ -163,18 +163,19 @@ def test_the_report_and_its_figures_are_written(first_run) -> None:
 
 def test_a_second_run_takes_the_notebook_models_from_the_cache(results: Path, first_run) -> None:
     first_dir, _ = first_run
-    # One trial only (the notebook's own point): nothing to confirm but the cached notebook models.
-    completed = run_search(results, "second", "--num-samples", "1")
-    assert "6 notebook measurement(s) from" in completed.stdout
-    assert "no ensemble: it needs at least 2 confirmed models and this run confirmed 0" in completed.stdout
+    # One trial only (the space's design start point), one seed: the notebook's models come from
+    # the cache, the one confirmed model is trained, and one model is too few to ensemble.
+    completed = run_search(results, "second", "--num-samples", "1", "--confirm-seeds", "1")
+    assert "3 notebook measurement(s) from" in completed.stdout
+    assert "no ensemble: it needs at least 2 confirmed models and this run confirmed 1" in completed.stdout
     first = {(r["name"], r["seed"]): r for r in pq.read_table(first_dir / "confirm.parquet").to_pylist()}
     second = pq.read_table(results / "second" / "confirm.parquet").to_pylist()
     notebook = [row for row in second if row["kind"] == "notebook"]
-    assert len(notebook) == len(second) == 6 and all(row["cached"] for row in notebook)
+    assert len(notebook) == 3 and len(second) == 4 and all(row["cached"] for row in notebook)
     for row in notebook:
         assert row["test_accuracy"] == first[(row["name"], row["seed"])]["test_accuracy"]
         assert row["test_correct"] == first[(row["name"], row["seed"])]["test_correct"]
-    assert json.loads((results / "second" / "run.json").read_text())["confirmation"]["jobs_run"] == 0
+    assert json.loads((results / "second" / "run.json").read_text())["confirmation"]["jobs_run"] == 1
 
 
 def test_an_interrupted_confirmation_is_run_again_with_resume(results: Path, first_run) -> None:
