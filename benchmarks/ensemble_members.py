@@ -104,7 +104,8 @@ def _train(job: tuple[str, dict[str, Any], int]) -> tuple[np.ndarray, float]:
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
     model, _ = fit_config(config, split.x_train, split.y_train, seed=seed)
-    probabilities = np.stack([model.predict(shifted(split.x_val, rows, columns), batch_size=PREDICTION_BATCH_SIZE, verbose=0)
+    probabilities = np.stack([model.predict(shifted(split.x_val, rows, columns), batch_size=PREDICTION_BATCH_SIZE,
+                                            verbose=0)
                               for rows, columns in SHIFTS]).astype(np.float32)
     return probabilities, time.perf_counter() - started
 
