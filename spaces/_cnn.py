@@ -37,6 +37,21 @@ DESIGN_START_POINTS = {
                            "dense_dropout": 0.22, "augment": False, "optimizer": "adam", "learning_rate": 3.1e-3,
                            "lr_schedule": "cosine", "batch_size": 32, "epochs": 5},
 }
+# A search that trains long (an epoch cap of LONG_TRAINING_MIN_EPOCHS or more: --max-epochs, or
+# the longer cap of a search of an hour or more) also offers a second convolution in each block.
+# It pays only with longer training: two 3x3 convolutions a block with batch norm scored higher
+# on validation in 10 and 15 epochs than any one-convolution design of the space did in up to 15
+# (docs/PERFORMANCE.md, "Choices measured"). Such a search starts from that design too.
+LONG_TRAINING_MIN_EPOCHS = 10
+LONG_TRAINING_CONVS_PER_BLOCK = 2
+FIXED_WHEN_NOT_LONG_TRAINING = {"convs_per_block": 1}
+LONG_TRAINING_START_POINTS = {
+    # Two blocks of two 'valid' 3x3 convolutions (16 and 32 filters): 28 -> 24 -> 12 -> 8 -> 4. 83,610 parameters.
+    "double_conv_16_32": {"n_blocks": 2, "filters_0": 16, "kernel_0": 3, "filters_1": 32, "kernel_1": 3,
+                          "convs_per_block": 2, "pooling": "max", "batch_norm": True, "dropout": 0.25,
+                          "dense_units": 128, "dense_dropout": 0.3, "augment": False, "optimizer": "adam",
+                          "learning_rate": 2e-3, "lr_schedule": "cosine", "batch_size": 64, "epochs": 15},
+}
 SMALL_START_POINTS = {
     # Two blocks of three 'valid' convolutions (8 and 11 filters): 28 -> 22 -> 11 -> 5. 4,542 parameters.
     "deep_gap": {"n_blocks": 2, "filters_0": 8, "kernel_0": 3, "filters_1": 11, "kernel_1": 3, "convs_per_block": 3,
@@ -59,6 +74,8 @@ def cnn_space(trial: optuna.Trial, *, max_epochs: int, size_aware: bool = False)
     - Adam, AdamW, RMSprop, learning rates 3e-4 to 1e-2: SGD and lower rates were stopped at
       the first rung of the searches that tried them, so they only took time from the others
       (docs/PERFORMANCE.md, "Choices measured").
+    - One convolution a block, or up to two where ``max_epochs`` allows long training
+      (``LONG_TRAINING_MIN_EPOCHS``): the second pays only with the epochs to train it.
 
     ``size_aware`` (a search that weighs parameters too) also offers what small models need:
     filters from 4, one to three convolutions a block (depth pays more than width at a few
@@ -79,6 +96,8 @@ def cnn_space(trial: optuna.Trial, *, max_epochs: int, size_aware: bool = False)
         head = trial.suggest_categorical("head", HEADS)
         if n_blocks > 1 or convs > 1:
             trial.suggest_categorical("separable", (False, True))
+    elif max_epochs >= LONG_TRAINING_MIN_EPOCHS:
+        convs = trial.suggest_int("convs_per_block", 1, LONG_TRAINING_CONVS_PER_BLOCK)
     trial.suggest_categorical("pooling", ("max", "avg"))
     trial.suggest_categorical("batch_norm", (False, True))
     trial.suggest_float("dropout", 0.0, 0.5)

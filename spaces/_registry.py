@@ -8,7 +8,15 @@ from typing import Any, Callable, Mapping
 
 import optuna
 
-from spaces._cnn import DESIGN_START_POINTS, FIXED_WHEN_NOT_SIZE_AWARE, SMALL_START_POINTS, cnn_space
+from spaces._cnn import (
+    DESIGN_START_POINTS,
+    FIXED_WHEN_NOT_LONG_TRAINING,
+    FIXED_WHEN_NOT_SIZE_AWARE,
+    LONG_TRAINING_MIN_EPOCHS,
+    LONG_TRAINING_START_POINTS,
+    SMALL_START_POINTS,
+    cnn_space,
+)
 from spaces._dense import DENSE_START_POINTS, dense_space
 from spaces._notebook import NOTEBOOK_POINTS, NOTEBOOK_SPACE
 
@@ -39,13 +47,35 @@ class Space:
     # dense net): ASHA compares a trial only with trials that made the same choices (docs/SPACES.md;
     # measured: docs/PERFORMANCE.md, "Choices measured").
     early_stopping_bands: tuple[str, ...] = ()
+    # For a space that offers more when its trials may train long: the epoch cap from which it
+    # does (None: never), the values the keys it then adds have in a configuration without
+    # them, and where such a search starts besides the designs above.
+    long_training_min_epochs: int | None = None
+    long_training_fixed: Mapping[str, Any] = field(default_factory=dict)
+    long_training_start_points: Points = field(default_factory=dict)
+    # The epoch cap of a search of an hour or more (search.cli: LONG_SEARCH_MIN_BUDGET_S), where
+    # its trials have the time to train long; None: ``max_epochs``.
+    long_search_max_epochs: int | None = None
+
+    def trains_long(self, max_epochs: int) -> bool:
+        """Whether a search capped at ``max_epochs`` is offered the long-training choices."""
+        return self.long_training_min_epochs is not None and max_epochs >= self.long_training_min_epochs
+
+    def fixed_values(self, *, max_epochs: int, size_aware: bool) -> Mapping[str, Any]:
+        """The keys this search suggests that a point from a narrower one may lack (the
+        notebook's models, the designs), with the values such a point means."""
+        if size_aware and self.size_aware_fixed is not None:
+            return self.size_aware_fixed
+        return self.long_training_fixed if self.trains_long(max_epochs) else {}
 
 
 SPACES: dict[str, Space] = {
     "dense": Space(dense_space, max_epochs=20, size_aware_max_epochs=20, design_start_points=DENSE_START_POINTS,
                    early_stopping_bands=("augment",)),
     "cnn": Space(cnn_space, max_epochs=6, size_aware_max_epochs=15, design_start_points=DESIGN_START_POINTS,
-                 size_aware_start_points=SMALL_START_POINTS, size_aware_fixed=FIXED_WHEN_NOT_SIZE_AWARE),
+                 size_aware_start_points=SMALL_START_POINTS, size_aware_fixed=FIXED_WHEN_NOT_SIZE_AWARE,
+                 long_training_min_epochs=LONG_TRAINING_MIN_EPOCHS, long_training_fixed=FIXED_WHEN_NOT_LONG_TRAINING,
+                 long_training_start_points=LONG_TRAINING_START_POINTS, long_search_max_epochs=15),
 }
 
 # What the spaces return rather than suggest: the model family, and values that follow from
@@ -90,7 +120,8 @@ def notebook_points(space_name: str, *, max_epochs: int) -> dict[str, dict[str, 
 
 def start_points(space_name: str, *, max_epochs: int, size_aware: bool = False) -> dict[str, dict[str, Any]]:
     """Where the search starts: designs known to do well (``Space.design_start_points``; in a
-    size-aware search also a few small ones, ``Space.size_aware_start_points``), the notebook's
+    size-aware search also a few small ones, ``Space.size_aware_start_points``, and in one
+    for accuracy that trains long those that need it, ``Space.long_training_start_points``), the notebook's
     models of ``space_name``, then each of them again with a cosine learning-rate decay
     (named ``<model>+cosine``). Epochs are capped at ``max_epochs``.
 
@@ -103,11 +134,13 @@ def start_points(space_name: str, *, max_epochs: int, size_aware: bool = False) 
     """
     space = SPACES[space_name]
     points = notebook_points(space_name, max_epochs=max_epochs)
-    # The size-aware space suggests these too: the notebook's models and the designs have their fixed values.
-    fixed = space.size_aware_fixed if size_aware and space.size_aware_fixed is not None else {}
+    # A size-aware or long-training space suggests more keys: the notebook's models and the designs have their fixed values.
+    fixed = space.fixed_values(max_epochs=max_epochs, size_aware=size_aware)
     points = {model: {**point, **fixed} for model, point in points.items()}
     with_schedule = {f"{model}{COSINE_VARIANT}": {**point, "lr_schedule": "cosine"} for model, point in points.items()}
     designs = dict(space.size_aware_start_points) if size_aware else {}
+    if space.trains_long(max_epochs) and not size_aware:
+        designs.update({name: {**fixed, **point} for name, point in space.long_training_start_points.items()})
     designs.update({name: {**point, **fixed} for name, point in space.design_start_points.items()})
     capped = {name: {**point, "epochs": min(point["epochs"], max_epochs)} for name, point in designs.items()}
     return {**capped, **points, **with_schedule}
@@ -115,9 +148,12 @@ def start_points(space_name: str, *, max_epochs: int, size_aware: bool = False) 
 
 def config_from_point(space_name: str, point: dict[str, Any], *, max_epochs: int,
                       size_aware: bool = False) -> dict[str, Any]:
-    """The full configuration (suggested values and constants) the space gives for ``point``."""
+    """The full configuration (suggested values and constants) the space gives for ``point``; a
+    key the space suggests in this search but ``point`` lacks takes its fixed value (a notebook
+    model in a long-training search has one convolution a block)."""
     space = get_space(space_name, max_epochs=max_epochs, size_aware=size_aware)
-    trial = optuna.trial.FixedTrial(point)
+    fixed = SPACES[space_name].fixed_values(max_epochs=max_epochs, size_aware=size_aware)
+    trial = optuna.trial.FixedTrial({**fixed, **point})
     constants = space(trial)
     return {**trial.params, **constants}
 

@@ -31,10 +31,15 @@ DEFAULT_NUM_SAMPLES = 200
 # A longer --time-budget given without --num-samples or --confirm-budget: the trial cap grows
 # with the budget (at the default's rate, 200 trials per 9 minutes, which a search on a 2-core
 # machine does not reach), so that the time asked for is the time searched; and the
-# confirmation may take up to a quarter of the search's time (15 minutes for an hour; measured:
+# confirmation may take up to two fifths of the search's time (24 minutes for an hour; measured:
 # docs/PERFORMANCE.md, "Longer searches"), since a long search's best configurations may be
-# larger and slower to retrain.
-LONG_SEARCH_CONFIRM_SHARE = 0.25
+# larger and slower to retrain: those of an hour's search train up to 15 epochs.
+LONG_SEARCH_CONFIRM_SHARE = 0.4
+# A search of an hour or more, for accuracy alone: its trials may train longer
+# (``Space.long_search_max_epochs``: 15 for cnn, where the space then offers two convolutions a
+# block too), since it has the time for enough of them; shorter searches keep the cap at which
+# the most trials finish (measured: docs/PERFORMANCE.md, "Longer searches").
+LONG_SEARCH_MIN_BUDGET_S = 60 * 60
 DEFAULT_TOP_K = 3
 # A size-aware search (--objective pareto, or any --max-params): small models need more epochs
 # (cheap ones: ``Space.size_aware_max_epochs``; docs/PERFORMANCE.md, "Choices measured", gives
@@ -117,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "--max-params)")
     parser.add_argument("--max-epochs", type=positive_int("--max-epochs"), default=None,
                         help=f"most epochs a trial trains (default {SPACES['cnn'].max_epochs} for cnn, "
+                             f"{SPACES['cnn'].long_search_max_epochs} with a --time-budget of "
+                             f"{LONG_SEARCH_MIN_BUDGET_S // 3600}h or more, "
                              f"{SPACES['cnn'].size_aware_max_epochs} with pareto or --max-params; "
                              f"{SPACES['dense'].max_epochs} for dense)")
     parser.add_argument("--max-concurrent", type=positive_int("--max-concurrent"), default=None,
@@ -151,7 +158,7 @@ def _add_confirmation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--confirm-budget", type=parse_duration, default=None,
                         help="most wall-clock time the confirmation's training may take by the search's epoch "
                              "times; a configuration that would not fit is passed over for the next best "
-                             "(default 9m, 14m with pareto or --max-params, or a quarter of a longer --time-budget)")
+                             "(default 9m, 14m with pareto or --max-params, or two fifths of a longer --time-budget)")
     parser.add_argument("--no-confirm", dest="confirm", action="store_false",
                         help="search only: no retraining on all training images, no test scores")
     # Smoke runs and tests only, hence hidden from --help: the confirmation trains on the first
@@ -185,7 +192,6 @@ def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
     _check_seeds(args)
     pareto = args.objective == "pareto"
     weighs_size = size_aware(args.objective, args.max_params)
-    space = SPACES[args.space]
     time_budget_s = float(args.time_budget if args.time_budget is not None else
                           SIZE_AWARE_TIME_BUDGET_S if weighs_size else DEFAULT_TIME_BUDGET_S)
     confirm_budget_s = max(float(SIZE_AWARE_CONFIRM_BUDGET_S if weighs_size else DEFAULT_CONFIRM_BUDGET_S),
@@ -193,7 +199,7 @@ def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
     options = RunOptions(
         space=args.space, num_samples=args.num_samples or default_num_samples(time_budget_s),
         time_budget_s=time_budget_s,
-        max_epochs=args.max_epochs or (space.size_aware_max_epochs if weighs_size else space.max_epochs),
+        max_epochs=args.max_epochs or default_max_epochs(args.space, time_budget_s, size_aware=weighs_size),
         max_concurrent=args.max_concurrent, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
         seed=args.seed, results=args.results, name=args.name, data=args.data, train_limit=args.train_limit,
         address=args.address, dashboard=args.dashboard, max_failures=args.max_failures, argv=tuple(argv),
@@ -206,6 +212,17 @@ def parse_options(argv: Sequence[str] | None = None) -> RunOptions:
     if options.max_params is not None:
         _check_budget(options)
     return options
+
+
+def default_max_epochs(space_name: str, time_budget_s: float, *, size_aware: bool) -> int:
+    """The epoch cap of a search not given ``--max-epochs``: the space's, its size-aware one, or
+    for a search of ``LONG_SEARCH_MIN_BUDGET_S`` or more its long one."""
+    space = SPACES[space_name]
+    if size_aware:
+        return space.size_aware_max_epochs
+    if time_budget_s >= LONG_SEARCH_MIN_BUDGET_S and space.long_search_max_epochs is not None:
+        return space.long_search_max_epochs
+    return space.max_epochs
 
 
 def default_num_samples(time_budget_s: float) -> int:

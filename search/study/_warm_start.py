@@ -62,8 +62,9 @@ def load_warm_start(runs: Iterable[tuple[str, Path, dict[str, Any]]], *, space: 
         unknown = sorted({key for trial in trials for key in trial.params} - parameter_names)
         if unknown:
             raise WarmStartError(f"--warm-start {name!r}: its trials have parameters the space {space!r} does not "
-                                 f"have now ({', '.join(unknown)}): start without --warm-start, or from a run of "
-                                 f"this version")
+                                 f"offer this search ({', '.join(unknown)}): give it that run's --max-epochs, "
+                                 f"--time-budget or --max-params (a longer or size-aware search offers more), start "
+                                 f"without --warm-start, or from a run of this version")
         measured = [(reached, trial) for trial in trials if (reached := _reached(trial)) is not None]
         if not measured:
             raise WarmStartError(f"--warm-start {name!r}: that run has no completed trial, and none cut at its "

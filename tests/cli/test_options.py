@@ -100,18 +100,29 @@ def test_the_flags_of_the_confirmation() -> None:
     assert (options.top_k, options.confirm_seeds, options.confirm, options.confirm_train_limit) == (1, 2, False, 500)
 
 
-def test_a_longer_time_budget_is_searched_whole_and_confirms_within_a_quarter_of_it() -> None:
+def test_a_longer_time_budget_is_searched_whole_and_confirms_within_two_fifths_of_it() -> None:
     """Without --num-samples, the trial cap grows with the budget (200 per 9 minutes), so a
     search given an hour is not ended by its trial count first; the confirmation's budget is
-    a quarter of a long search's (never below the defaults); flags given win."""
+    two fifths of a long search's (never below the defaults); flags given win."""
     assert (parse_options([]).num_samples, parse_options([]).confirm_budget_s) == (200, 540)
     hour = parse_options(["--time-budget", "1h"])
-    assert (hour.num_samples, hour.time_budget_s, hour.confirm_budget_s) == (1334, 3600, 900)
+    assert (hour.num_samples, hour.time_budget_s, hour.confirm_budget_s) == (1334, 3600, 1440)
     half = parse_options(["--time-budget", "30m"])
-    assert (half.num_samples, half.confirm_budget_s) == (667, 540)
+    assert (half.num_samples, half.confirm_budget_s) == (667, 720)
     assert parse_options(["--time-budget", "2m"]).num_samples == 200
     given = parse_options(["--time-budget", "1h", "--num-samples", "50", "--confirm-budget", "5m"])
     assert (given.num_samples, given.confirm_budget_s) == (50, 300)
+
+
+def test_a_search_of_an_hour_or_more_for_accuracy_trains_its_cnns_longer() -> None:
+    """An hour's CNN search has the time for trials of up to 15 epochs (where its space offers
+    two convolutions a block); a shorter one keeps 6; --max-epochs wins, a size-aware search
+    keeps its own cap, and the dense space has no longer one."""
+    assert parse_options(["--time-budget", "59m"]).max_epochs == 6
+    assert parse_options(["--time-budget", "1h"]).max_epochs == 15
+    assert parse_options(["--time-budget", "2h", "--max-epochs", "4"]).max_epochs == 4
+    assert parse_options(["--time-budget", "1h", "--max-params", "20000"]).max_epochs == 15
+    assert parse_options(["--space", "dense", "--time-budget", "1h"]).max_epochs == 20
 
 
 @pytest.mark.parametrize("flag", ["--top-k", "--confirm-seeds", "--confirm-train-limit"])

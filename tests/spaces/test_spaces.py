@@ -21,7 +21,7 @@ from spaces._registry import UnknownSpaceError, notebook_points
 @pytest.mark.parametrize("model", sorted(NOTEBOOK_POINTS))
 def test_each_notebook_model_lies_in_its_space(model: str) -> None:
     point = NOTEBOOK_POINTS[model]
-    space = get_space(NOTEBOOK_SPACE[model], max_epochs=20)
+    space = get_space(NOTEBOOK_SPACE[model], max_epochs=SPACES[NOTEBOOK_SPACE[model]].max_epochs)
     trial = optuna.trial.FixedTrial(point)
     space(trial)
     # Every value of the point is suggested by the space (none ignored, none missing) ...
@@ -38,7 +38,7 @@ def test_each_notebook_model_lies_in_its_space(model: str) -> None:
 @pytest.mark.parametrize("model", sorted(NOTEBOOK_POINTS))
 def test_notebook_points_hold_no_constant_of_the_space(model: str) -> None:
     """A constant returned by a define-by-run function overrides an enqueued value (ray issue 35319)."""
-    space = get_space(NOTEBOOK_SPACE[model], max_epochs=20)
+    space = get_space(NOTEBOOK_SPACE[model], max_epochs=SPACES[NOTEBOOK_SPACE[model]].max_epochs)
     constants = space(optuna.trial.FixedTrial(NOTEBOOK_POINTS[model]))
     assert not set(constants) & set(NOTEBOOK_POINTS[model])
 
@@ -131,7 +131,7 @@ def test_the_search_starts_from_known_designs_then_the_notebooks_models_then_the
         space: str) -> None:
     points = start_points(space, max_epochs=20)
     models = sorted(notebook_points(space, max_epochs=20))
-    designs = list(SPACES[space].design_start_points)
+    designs = [*SPACES[space].long_training_start_points, *SPACES[space].design_start_points]
     assert list(points) == [*designs, *models, *(f"{model}+cosine" for model in models)]
     for model in models:
         assert points[f"{model}+cosine"] == {**points[model], "lr_schedule": "cosine"}
@@ -152,6 +152,39 @@ def test_a_cnn_search_starts_from_the_best_design_of_earlier_searches_capped_at_
     point = start_points("cnn", max_epochs=3)["two_blocks_5x5_3x3"]
     assert (point["n_blocks"], point["kernel_0"], point["kernel_1"], point["epochs"]) == (2, 5, 3, 3)
     assert parameter_count(config_from_point("cnn", point, max_epochs=3)) == 94_437
+
+
+def test_a_cnn_search_that_trains_long_also_offers_a_second_convolution_a_block() -> None:
+    """From an epoch cap of 10 (the cap of an hour's search is 15) the space suggests one or two
+    convolutions a block; below it, one, and the configurations carry no such key."""
+    from spaces import parameter_names
+
+    assert "convs_per_block" not in parameter_names("cnn", max_epochs=9)
+    assert "convs_per_block" in parameter_names("cnn", max_epochs=10)
+    study = optuna.create_study()
+    trial = study.ask()
+    get_space("cnn", max_epochs=15)(trial)
+    assert (trial.distributions["convs_per_block"].low, trial.distributions["convs_per_block"].high) == (1, 2)
+
+
+def test_a_cnn_search_that_trains_long_starts_from_two_convolutions_a_block_and_the_rest_with_one() -> None:
+    from mnist_models import parameter_count
+
+    points = start_points("cnn", max_epochs=15)
+    assert list(points)[0] == "double_conv_16_32"
+    design = config_from_point("cnn", points["double_conv_16_32"], max_epochs=15)
+    assert (design["convs_per_block"], design["batch_norm"], design["epochs"], design["padding"]) == (2, True, 15, "valid")
+    assert parameter_count(design) == 83_610
+    for name, point in list(points.items())[1:]:
+        trial = optuna.trial.FixedTrial(point)
+        get_space("cnn", max_epochs=15)(trial)
+        assert trial.params == point and point["convs_per_block"] == 1, name
+    # A shorter search, and a size-aware one (its own designs), do not start from it.
+    assert "double_conv_16_32" not in start_points("cnn", max_epochs=9)
+    assert "double_conv_16_32" not in start_points("cnn", max_epochs=15, size_aware=True)
+    # A point of a shorter search, given to a longer one, means one convolution a block.
+    assert config_from_point("cnn", notebook_points("cnn", max_epochs=5)["cnn_small"], max_epochs=15)[
+        "convs_per_block"] == 1
 
 
 def test_a_size_aware_search_takes_the_designs_with_the_size_aware_keys_fixed() -> None:

@@ -49,7 +49,7 @@ def test_a_run_of_another_space_or_objective_is_refused(tmp_path: Path, record: 
 
 
 def test_a_run_with_parameters_the_space_no_longer_has_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(WarmStartError, match="parameters the space 'cnn' does not have now \\(momentum\\)"):
+    with pytest.raises(WarmStartError, match="parameters the space 'cnn' does not offer this search \\(momentum\\)"):
         load_warm_start([earlier_run(tmp_path / "first", params=("learning_rate", "momentum"))], space="cnn",
                         objective="accuracy", parameter_names={"learning_rate"})
 
