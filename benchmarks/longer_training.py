@@ -5,7 +5,8 @@ Trains fixed CNN designs (``LONGER_DESIGNS``) for ``--epochs`` epochs each on th
 training images, one thread a model, ``--processes`` at a time, and records every epoch's
 validation accuracy and seconds. The designs: the widest the space offers (two blocks of 32
 filters), and twice as wide in the second block (32, 64), without and with the space's
-augmentation. ``--run RESULTS/NAME`` adds that run's best configuration (ranked as the
+augmentation; and two convolutions a block (16-32, 32-32, 32-64), which the space offers
+a search whose trials may train 10 epochs or more. ``--run RESULTS/NAME`` adds that run's best configuration (ranked as the
 confirmation ranks them) and trains every design on that run's split (its data, seed and
 training limit). Each is scored at its last epoch and at its best, and, for the shape of its
 curve, at the CNN space's epoch cap (there its learning rate has decayed less than a trial of
@@ -41,6 +42,13 @@ LONGER_DESIGNS: dict[str, dict[str, Any]] = {
     "32-32, augmentation": {**_TRAINING, "filters_0": 32, "filters_1": 32, "augment": True},
     "32-64 (wider than the space)": {**_TRAINING, "filters_0": 32, "filters_1": 64, "augment": False},
     "32-64, augmentation": {**_TRAINING, "filters_0": 32, "filters_1": 64, "augment": True},
+    # Two convolutions a block, as the CNN space offers a search that trains long (an hour's).
+    "16-32, two convolutions a block": {**_TRAINING, "filters_0": 16, "filters_1": 32, "convs_per_block": 2,
+                                        "augment": False},
+    "32-32, two convolutions a block": {**_TRAINING, "filters_0": 32, "filters_1": 32, "convs_per_block": 2,
+                                        "augment": False},
+    "32-64, two convolutions a block": {**_TRAINING, "filters_0": 32, "filters_1": 64, "convs_per_block": 2,
+                                        "augment": False},
 }
 DEFINITIONS = {
     "val_accuracy_at_cap": "validation accuracy after as many epochs as the CNN space allows, within the longer run "

@@ -17,6 +17,12 @@ ASHA_GRACE_EPOCHS = 1
 # the size-aware start point at the first rung of a Pareto search (docs/PERFORMANCE.md,
 # "Choices measured").
 SIZE_AWARE_GRACE_EPOCHS = 3
+# In a search whose trials may train long (``Space.trains_long``) ASHA compares trials from the
+# third epoch on, within bands (search.tuning._tuner.make_scheduler): a trial planned for 15
+# epochs has decayed its learning rate less after one than a 4-epoch trial has, and ASHA stopped
+# the long-training start point at the first rung of an hour's search (docs/PERFORMANCE.md,
+# "Choices measured").
+LONG_TRAINING_GRACE_EPOCHS = 3
 # Upper bounds of the size bands (parameters) within which --objective pareto's ASHA compares
 # trials: the budgets of the report's size table.
 SIZE_BANDS = SIZE_BUDGETS

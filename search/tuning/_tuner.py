@@ -19,8 +19,8 @@ from search.tuning._curves import TrialCurves
 from search.tuning._device_refusal import DeviceRefusal
 from search.tuning._plan import SearchPlan
 from search.tuning._ray_compat import TrialResultLog
-from search.tuning._scheduler import (ASHA_GRACE_EPOCHS, SIZE_AWARE_GRACE_EPOCHS, BandedASHA, RecordingASHA,
-                                      size_band)
+from search.tuning._scheduler import (ASHA_GRACE_EPOCHS, LONG_TRAINING_GRACE_EPOCHS, SIZE_AWARE_GRACE_EPOCHS,
+                                      BandedASHA, RecordingASHA, size_band)
 from search.tuning._searcher import StudyCloser, StudySearcher
 from search.tuning._target import TargetReached
 from search.tuning._trainable import train_trial
@@ -88,26 +88,36 @@ def make_scheduler(plan: SearchPlan) -> RecordingASHA | BandedASHA:
     """ASHA on validation accuracy, comparing like with like: with ``--objective pareto`` a
     trial only with trials of its size band, and in a space with slow-starting choices
     (its ``Space.early_stopping_bands``: augmentation on a dense net) only with trials that made the
-    same choices. Elsewhere (the CNN space for accuracy) every trial with every other.
+    same choices. In a search for accuracy whose trials may train long (``Space.trains_long``:
+    an hour's CNN search) also only with trials of the same choices the long search adds (one or
+    two convolutions a block) and on the same side of ``Space.long_training_min_epochs`` planned
+    epochs. Elsewhere (the CNN space for accuracy) every trial with every other.
 
     A size-aware search (pareto, or ``--max-params``) first compares trials after
-    ``SIZE_AWARE_GRACE_EPOCHS``: a small model's first epoch says little of where it ends.
+    ``SIZE_AWARE_GRACE_EPOCHS``: a small model's first epoch says little of where it ends; one
+    that trains long after ``LONG_TRAINING_GRACE_EPOCHS``, for the same reason.
     """
-    choices = SPACES[plan.space].early_stopping_bands
+    space = SPACES[plan.space]
     pareto = plan.objective == "pareto"
-    grace = SIZE_AWARE_GRACE_EPOCHS if plan.size_aware else ASHA_GRACE_EPOCHS
-    if pareto or choices:
-        band_of = functools.partial(trial_band, by_size=pareto, choices=choices)
+    trains_long = space.trains_long(plan.max_epochs) and not plan.size_aware
+    choices = (*space.early_stopping_bands, *(space.long_training_fixed if trains_long else ()))
+    long_from = space.long_training_min_epochs if trains_long else None
+    grace = (SIZE_AWARE_GRACE_EPOCHS if plan.size_aware else LONG_TRAINING_GRACE_EPOCHS if trains_long
+             else ASHA_GRACE_EPOCHS)
+    if pareto or choices or long_from is not None:
+        band_of = functools.partial(trial_band, by_size=pareto, choices=choices, long_from=long_from)
         return BandedASHA(max_epochs=plan.max_epochs, metric=METRIC, mode=MODE, band_of=band_of, grace_epochs=grace)
     return RecordingASHA(max_epochs=plan.max_epochs, metric=METRIC, mode=MODE, grace_epochs=grace)
 
 
-def trial_band(config: dict[str, Any], *, by_size: bool, choices: Sequence[str] = ()) -> tuple:
+def trial_band(config: dict[str, Any], *, by_size: bool, choices: Sequence[str] = (),
+               long_from: int | None = None) -> tuple:
     """The band of a trial's configuration within which ASHA compares it: its size band
-    (``by_size``) and its values of ``choices``. (Module-level: Tune pickles the scheduler
-    for ``--resume``.)"""
+    (``by_size``), its values of ``choices``, and with ``long_from`` whether it plans that
+    many epochs or more. (Module-level: Tune pickles the scheduler for ``--resume``.)"""
     size = size_band(parameter_count(config)) if by_size else None
-    return (size, *(config.get(choice) for choice in choices))
+    planned_long = () if long_from is None else (int(config.get("epochs", 0)) >= long_from,)
+    return (size, *(config.get(choice) for choice in choices), *planned_long)
 
 
 def make_trainable(plan: SearchPlan, split: SearchSplit, *, function: Callable[..., None] = train_trial) -> Any:

@@ -383,25 +383,29 @@ def test_longer_training_takes_its_designs_by_number_and_refuses_one_that_is_not
     assert _cli.parse_args(["longer_training", "--designs", "2,0,2"]).designs == [list(LONGER_DESIGNS)[2],
                                                                                   list(LONGER_DESIGNS)[0]]
     with pytest.raises(SystemExit) as exit_info:
-        _cli.parse_args(["longer_training", "--designs", "0,4"])
+        _cli.parse_args(["longer_training", "--designs", "0,7"])
     assert exit_info.value.code == 2
-    assert "--designs is '0,4', but must be numbers from 0 to 3" in capsys.readouterr().err
+    assert "--designs is '0,7', but must be numbers from 0 to 6" in capsys.readouterr().err
 
 
-def test_the_longer_designs_are_the_spaces_widest_and_a_wider_one_than_it_allows() -> None:
-    """The 32-32 designs are points of the CNN space (FixedTrial warns of a value outside its
-    ranges); the 32-64 ones are not: their second block is wider than the space offers."""
+def test_the_longer_designs_are_the_spaces_widest_and_wider_ones_than_it_allows() -> None:
+    """The 32-32 and 16-32 designs are points of the CNN space (FixedTrial warns of a value
+    outside its ranges), those of two convolutions a block of an hour's search only; the 32-64
+    ones are not: their second block is wider than the space offers."""
     from benchmarks.longer_training import LONGER_DESIGNS
-    from spaces import DERIVED_KEYS
+    from spaces import DERIVED_KEYS, SPACES
 
     for name, design in LONGER_DESIGNS.items():
         point = {key: value for key, value in design.items() if key not in DERIVED_KEYS} | {"epochs": 6}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            config = config_from_point("cnn", point, max_epochs=6)
+            config = config_from_point("cnn", point, max_epochs=SPACES["cnn"].long_search_max_epochs)
         outside = [str(warning.message) for warning in caught]
         assert bool(outside) == (design["filters_1"] > 32), (name, outside)
         assert config["padding"] == design["padding"] and config["family"] == design["family"]
+        assert config["convs_per_block"] == design.get("convs_per_block", 1), name
+        in_short_search = "convs_per_block" in config_from_point("cnn", point, max_epochs=6)
+        assert not in_short_search, name
 
 
 def test_a_longer_curve_is_scored_at_the_spaces_cap_at_its_end_and_at_its_best_epoch() -> None:

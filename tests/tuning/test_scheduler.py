@@ -76,6 +76,26 @@ def test_an_accuracy_search_of_the_cnn_space_compares_every_trial_with_every_oth
     assert first_epoch(scheduler, trial("augmented", **dict(large, augment=True)), 0.90) == TrialScheduler.STOP
 
 
+def test_a_cnn_search_that_trains_long_compares_trials_after_three_epochs_and_long_with_long(tmp_path) -> None:
+    """An hour's CNN search (15 epochs, two convolutions a block on offer): a trial planned for
+    15 epochs is compared only with trials planned for 10 or more and of its convolutions a
+    block, and none before its third epoch."""
+    scheduler = make_scheduler(plan(tmp_path, space="cnn", max_epochs=15))
+    short = dict(CNN, epochs=4, convs_per_block=1)
+    for index, score in enumerate((0.985, 0.988, 0.990)):
+        first_epoch(scheduler, trial(f"short{index}", **short), score, epoch=3)
+    long_double = dict(CNN, epochs=15, convs_per_block=2)
+    assert first_epoch(scheduler, trial("long_double", **long_double), 0.90) == TrialScheduler.CONTINUE
+    assert scheduler.on_trial_result(None, trial("long_double", **long_double),
+                                     {"training_iteration": 3, "val_accuracy": 0.95}) == TrialScheduler.CONTINUE
+    assert first_epoch(scheduler, trial("long_double_behind", **long_double), 0.94, epoch=3) == TrialScheduler.STOP
+    long_single = dict(CNN, epochs=12, convs_per_block=1)
+    assert first_epoch(scheduler, trial("long_single", **long_single), 0.95, epoch=3) == TrialScheduler.CONTINUE
+    assert first_epoch(scheduler, trial("short_behind", **short), 0.95, epoch=3) == TrialScheduler.STOP
+    assert scheduler.stopped_early == {"long_double_behind", "short_behind"}
+    assert pickle.loads(pickle.dumps(scheduler)).band_of(trial("x", **long_single)) is not None
+
+
 def test_a_dense_search_compares_an_augmented_trial_only_with_augmented_ones(tmp_path) -> None:
     """Augmentation slows a dense net's first epochs (docs/SPACES.md): behind the plain nets
     after one epoch, the first augmented trial goes on; the next must beat it."""
