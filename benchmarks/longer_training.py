@@ -5,13 +5,13 @@ Trains fixed CNN designs (``LONGER_DESIGNS``) for ``--epochs`` epochs each on th
 training images, one thread a model, ``--processes`` at a time, and records every epoch's
 validation accuracy and seconds. The designs: the widest the space offers (two blocks of 32
 filters), and twice as wide in the second block (32, 64), without and with the space's
-augmentation; and two convolutions a block (16-32, 32-32, 32-64), which the space offers
-a search whose trials may train 10 epochs or more. ``--run RESULTS/NAME`` adds that run's best configuration (ranked as the
-confirmation ranks them) and trains every design on that run's split (its data, seed and
-training limit). Each is scored at its last epoch and at its best, and, for the shape of its
-curve, at the CNN space's epoch cap (there its learning rate has decayed less than a trial of
-that many epochs would have it), so the table says what a longer cap, or wider filters, would
-buy a search, and at what cost an epoch.
+augmentation; and two convolutions a block (16-32, 32-32, 32-64), which the space offers a
+search whose trials may train 10 epochs or more. ``--run RESULTS/NAME`` adds that run's best
+configuration (ranked as the confirmation ranks them) and trains every design on that run's
+split (its data, seed and training limit). Each is scored at its last epoch and at its best,
+and, for the shape of its curve, at the CNN space's epoch cap (there its learning rate has
+decayed less than a trial of that many epochs would have it), so the table says what a longer
+cap, or wider filters, would buy a search, and at what cost an epoch.
 
 One seed a design: differences smaller than the spread between seeds (docs/PERFORMANCE.md
 gives it) are not told apart.

@@ -40,7 +40,7 @@ DESIGN_START_POINTS = {
 # A search that trains long (an epoch cap of LONG_TRAINING_MIN_EPOCHS or more: --max-epochs, or
 # the longer cap of a search of an hour or more) also offers a second convolution in each block.
 # It pays only with longer training: two 3x3 convolutions a block with batch norm scored higher
-# on validation in 10 and 15 epochs than any one-convolution design of the space did in up to 15
+# on validation in 10 and 15 epochs than the space's one-convolution designs did in 12
 # (docs/PERFORMANCE.md, "Choices measured"). Such a search starts from that design too.
 LONG_TRAINING_MIN_EPOCHS = 10
 LONG_TRAINING_CONVS_PER_BLOCK = 2
