@@ -57,8 +57,11 @@ class Space:
     # its trials have the time to train long; None: ``max_epochs``.
     long_search_max_epochs: int | None = None
 
-    def trains_long(self, max_epochs: int) -> bool:
-        """Whether a search capped at ``max_epochs`` is offered the long-training choices."""
+    def trains_long(self, max_epochs: int, *, size_aware: bool = False) -> bool:
+        """Whether a search capped at ``max_epochs`` is offered the long-training choices (a
+        size-aware search, which has its own, is not)."""
+        if size_aware and self.size_aware_fixed is not None:
+            return False
         return self.long_training_min_epochs is not None and max_epochs >= self.long_training_min_epochs
 
     def fixed_values(self, *, max_epochs: int, size_aware: bool) -> Mapping[str, Any]:
@@ -139,7 +142,7 @@ def start_points(space_name: str, *, max_epochs: int, size_aware: bool = False) 
     points = {model: {**point, **fixed} for model, point in points.items()}
     with_schedule = {f"{model}{COSINE_VARIANT}": {**point, "lr_schedule": "cosine"} for model, point in points.items()}
     designs = dict(space.size_aware_start_points) if size_aware else {}
-    if space.trains_long(max_epochs) and not size_aware:
+    if space.trains_long(max_epochs, size_aware=size_aware):
         designs.update({name: {**fixed, **point} for name, point in space.long_training_start_points.items()})
     designs.update({name: {**point, **fixed} for name, point in space.design_start_points.items()})
     capped = {name: {**point, "epochs": min(point["epochs"], max_epochs)} for name, point in designs.items()}

@@ -99,7 +99,7 @@ def make_scheduler(plan: SearchPlan) -> RecordingASHA | BandedASHA:
     """
     space = SPACES[plan.space]
     pareto = plan.objective == "pareto"
-    trains_long = space.trains_long(plan.max_epochs) and not plan.size_aware
+    trains_long = space.trains_long(plan.max_epochs, size_aware=plan.size_aware)
     choices = (*space.early_stopping_bands, *(space.long_training_fixed if trains_long else ()))
     long_from = space.long_training_min_epochs if trains_long else None
     grace = (SIZE_AWARE_GRACE_EPOCHS if plan.size_aware else LONG_TRAINING_GRACE_EPOCHS if trains_long
