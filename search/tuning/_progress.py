@@ -63,7 +63,8 @@ class CompactProgress(Callback):
         self._trial_best: dict[str, float] = {}
         self._ended: dict[str, str] = {}
         self._ended_since_print: list[str] = []
-        self._best: tuple[float, str, int] | None = None
+        self._best: tuple[float, str, int | None] | None = None
+        self._restored_adopted = False
 
     # Tune's hooks -------------------------------------------------------------------------
 
@@ -104,6 +105,8 @@ class CompactProgress(Callback):
         self._end(trial.trial_id, RETRYING)
 
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        if not self._restored_adopted:
+            self._adopt_restored(trials)
         now = self._clock()
         since = None if self._last_print is None else now - self._last_print
         if since is None or (self._changed and since >= self._refresh_s) or since >= self._heartbeat_s:
@@ -118,6 +121,29 @@ class CompactProgress(Callback):
             elif trial.trial_id not in self._ended and trial.status == "TERMINATED":
                 self._end(trial.trial_id, CUT if budget_spent else UNFINISHED)
         self._print(trials, now)
+
+    def _adopt_restored(self, trials: list) -> None:
+        """Trials that ended in an earlier session of a resumed run: Tune restores them ended, so
+        no hook reports them. They count as done by the rule of ``on_trial_complete`` (ran its
+        planned epochs or was stopped) and their best score joins the best so far; they are not
+        listed as just ended."""
+        self._restored_adopted = True
+        for trial in trials:
+            if trial.status not in ("TERMINATED", "ERROR") or trial.trial_id in self._ended:
+                continue
+            last = getattr(trial, "last_result", None) or {}
+            epoch = int(last.get("training_iteration", 0) or 0)
+            best = (getattr(trial, "metric_analysis", None) or {}).get(METRIC, {}).get("max", last.get(METRIC))
+            self._epoch[trial.trial_id] = epoch
+            if METRIC in last:
+                self._score[trial.trial_id] = float(last[METRIC])
+            if best is not None and best == best:
+                self._trial_best[trial.trial_id] = float(best)
+                if self._best is None or best > self._best[0]:
+                    self._best = (float(best), trial.trial_id, None)  # at an epoch Tune does not keep
+            planned = int((trial.config or {}).get("epochs", 0) or 0)
+            self._ended[trial.trial_id] = (FAILED if trial.status == "ERROR" else
+                                           COMPLETED if epoch >= planned > 0 else STOPPED)
 
     # The table ----------------------------------------------------------------------------
 
@@ -139,7 +165,8 @@ class CompactProgress(Callback):
             lines.append("  " + ", ".join(counts))
         if self._best:
             score, trial_id, epoch = self._best
-            lines.append(f"  best {METRIC} so far {score:.4f} (trial {trial_id}, epoch {epoch})")
+            at = f", epoch {epoch}" if epoch is not None else ", before the resume"
+            lines.append(f"  best {METRIC} so far {score:.4f} (trial {trial_id}{at})")
         rows = self._rows_to_show(trials, running)
         if rows:
             lines.append(_ROW.format(trial="trial", state="state", epoch="epoch", score="val_acc", best="best",

@@ -100,6 +100,35 @@ def test_completed_failed_and_budget_cut_trials_are_told_apart() -> None:
     assert states == {"d0000000": "completed", "f0000000": "failed", "c0000000": "cut", "e0000000": "failed"}
 
 
+def test_a_resumed_run_counts_the_trials_its_earlier_session_ended_and_their_best_score() -> None:
+    """Tune restores an earlier session's ended trials as ended: no hook reports them, so the
+    first step takes them as they ended (ran its epochs: completed; fewer: stopped)."""
+    clock = Clock()
+    reporter, out = progress(clock)
+
+    def restored(trial_id: str, epochs_run: int, last: float, best: float, status: str = "TERMINATED"):
+        ended = trial(trial_id, status=status, epochs=4)
+        ended.last_result = result(epochs_run, last)
+        ended.metric_analysis = {"val_accuracy": {"max": best, "last": last}}
+        return ended
+
+    completed, stopped = restored("aaaa0000", 4, 0.985, 0.987), restored("bbbb0000", 1, 0.90, 0.90)
+    running = trial("cccc0000")
+    reporter.on_step_end(0, [completed, stopped, running])
+    reporter.on_trial_result(0, [], running, result(1, 0.95))
+    running.status = "TERMINATED"
+    clock.now += 601
+    reporter.on_experiment_end([completed, stopped, running])
+    text = out.getvalue()
+    first_table = text.split("\n[")[0]
+    assert "trials 2/20 done, 1 running" in first_table
+    assert "1 completed, 1 stopped by ASHA" in first_table
+    assert "best val_accuracy so far 0.9870 (trial aaaa0000, before the resume)" in first_table
+    assert "aaaa0000 completed    4/4  0.9850  0.9870" in first_table, "the best trial's row, as always"
+    assert "bbbb0000" not in first_table, "not listed as just ended"
+    assert "1 completed, 1 stopped by ASHA, 1 cut by the time budget" in text.split("\n[")[-1]
+
+
 def test_it_prints_at_once_then_on_change_every_refresh_and_at_least_every_heartbeat() -> None:
     clock = Clock()
     reporter, out = progress(clock, refresh_s=15, heartbeat_s=60)
