@@ -89,14 +89,11 @@ class CompactProgress(Callback):
         self._score[trial_id] = score
         if score == score:
             self._trial_best[trial_id] = max(score, self._trial_best.get(trial_id, score))
-            if self._best is None or score > self._best[0]:
-                self._best = (score, trial_id, epoch)
+            self._note_best(score, trial_id, epoch)
         self._changed = True
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        planned = int((trial.config or {}).get("epochs", 0) or 0)
-        ran_all = self._epoch.get(trial.trial_id, 0) >= planned > 0
-        self._end(trial.trial_id, COMPLETED if ran_all else STOPPED)
+        self._end(trial.trial_id, self._completion(trial))
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._end(trial.trial_id, FAILED)
@@ -139,11 +136,17 @@ class CompactProgress(Callback):
                 self._score[trial.trial_id] = float(last[METRIC])
             if best is not None and best == best:
                 self._trial_best[trial.trial_id] = float(best)
-                if self._best is None or best > self._best[0]:
-                    self._best = (float(best), trial.trial_id, None)  # at an epoch Tune does not keep
-            planned = int((trial.config or {}).get("epochs", 0) or 0)
-            self._ended[trial.trial_id] = (FAILED if trial.status == "ERROR" else
-                                           COMPLETED if epoch >= planned > 0 else STOPPED)
+                self._note_best(float(best), trial.trial_id, None)  # at an epoch Tune does not keep
+            self._ended[trial.trial_id] = FAILED if trial.status == "ERROR" else self._completion(trial)
+
+    def _completion(self, trial: Any) -> str:
+        """How a trial that ended without an error ended: it ran its planned epochs, or was stopped."""
+        planned = int((trial.config or {}).get("epochs", 0) or 0)
+        return COMPLETED if self._epoch.get(trial.trial_id, 0) >= planned > 0 else STOPPED
+
+    def _note_best(self, score: float, trial_id: str, epoch: int | None) -> None:
+        if self._best is None or score > self._best[0]:
+            self._best = (score, trial_id, epoch)
 
     # The table ----------------------------------------------------------------------------
 
