@@ -72,11 +72,11 @@ def front_chart(judgement: Judgement | None, trials: Sequence[Mapping[str, Any]]
     if judgement is not None and judgement.threshold is not None:
         ax.axhline(judgement.threshold, color="tab:red", linestyle="--", linewidth=1,
                    label=f"notebook's best published figure ({judgement.threshold:.4f})")
-    annotate_apart(ax, points, fontsize=8)
     ax.set_xscale("log")
     thousands_axis(ax)
     low = sorted(values)[len(values) // 4] if len(values) > 3 else min(values)
     ax.set_ylim(max(0.0, low - 0.01), min(1.0, max(values) + 0.003))
+    annotate_apart(ax, points, fontsize=8)
     ax.set_xlabel("parameters (log scale)")
     ax.set_ylabel("accuracy")
     ax.set_title("Accuracy against model size: the search's front and the confirmed models", fontsize=11)

@@ -240,6 +240,9 @@ def accuracy_vs_parameters(judgement: Any, path: Path, *, threshold: float | Non
 # Where a point's name may go, in points from the point: right-above first, then below, higher,
 # lower, and left of the point.
 LABEL_OFFSETS = ((7, 4), (7, -12), (7, 14), (7, -22), (7, 24), (-7, 4), (-7, -12), (7, 34), (7, -32))
+# The places beside the point; a name placed anywhere else is joined to its point by a line,
+# since among close points it may sit nearer another point than its own.
+BESIDE_OFFSETS = ((7, 4), (7, -12), (-7, 4), (-7, -12))
 
 
 def label_offsets(anchors: Sequence[tuple[float, float]], sizes: Sequence[tuple[float, float]], *,
@@ -266,15 +269,19 @@ def label_offsets(anchors: Sequence[tuple[float, float]], sizes: Sequence[tuple[
 
 
 def annotate_apart(ax: Any, points: Sequence[tuple[str, float, float]], *, fontsize: float) -> None:
-    """Name each (name, x, y) point of ``ax`` so that no two names overlap (once the axes'
-    limits are set: the placement is in points on the page)."""
+    """Name each (name, x, y) point of ``ax`` so that no two names overlap, a name away from
+    its point joined to it by a line. Call it once the axes' scales and limits are set: the
+    placement is in points on the page."""
     points_per_pixel = 72.0 / ax.figure.dpi
     anchors = [tuple(value * points_per_pixel for value in ax.transData.transform((x, y)))
                for _, x, y in points]
     sizes = [(0.62 * fontsize * len(name), 1.2 * fontsize) for name, _, _ in points]
     for (name, x, y), (dx, dy) in zip(points, label_offsets(anchors, sizes, marker_radius=5.0)):
+        leader = None if (dx, dy) in BESIDE_OFFSETS else {  # from the name's corner nearest its point
+            "arrowstyle": "-", "color": "0.45", "linewidth": 0.6, "shrinkA": 0, "shrinkB": 5,
+            "relpos": (0.0 if dx >= 0 else 1.0, 0.0 if dy >= 0 else 1.0)}
         ax.annotate(name, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=fontsize,
-                    ha="left" if dx >= 0 else "right")
+                    ha="left" if dx >= 0 else "right", arrowprops=leader)
 
 
 def _groups(values: list[Any]) -> list[Any]:

@@ -3,8 +3,19 @@ that keep readable and apart."""
 
 from __future__ import annotations
 
-from search.reporting._plots import LABEL_OFFSETS, STATE_STYLE, label_offsets
-from search.run_folder._trial_states import TRIAL_STATES
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from search.reporting._plots import (  # noqa: E402
+    BESIDE_OFFSETS,
+    LABEL_OFFSETS,
+    STATE_STYLE,
+    annotate_apart,
+    label_offsets,
+)
+from search.run_folder._trial_states import TRIAL_STATES  # noqa: E402
 
 
 def test_every_state_a_trial_can_end_in_has_its_colour_and_legend_entry() -> None:
@@ -44,3 +55,23 @@ def test_a_name_is_not_written_over_another_points_marker() -> None:
     assert offsets[0] != LABEL_OFFSETS[0]
     marker = (115.0, 103.0, 125.0, 113.0)
     assert not overlap(boxes(anchors, sizes, offsets)[0], marker)
+
+
+def test_a_name_placed_away_from_its_point_is_joined_to_it_by_a_line() -> None:
+    """Among close points a name pushed up or down may sit nearer another point than its own;
+    a name beside its point needs no line."""
+    fig, ax = plt.subplots(figsize=(9.0, 5.2), dpi=110)
+    points = [("a1a23b8f", 73_000, 0.9926), ("86a53297", 83_000, 0.9926), ("fb69d9fe", 95_000, 0.9935),
+              ("cnn_small", 40_000, 0.9911)]
+    ax.scatter([x for _, x, _ in points], [y for _, _, y in points])
+    ax.set_xscale("log")
+    ax.set_xlim(30_000, 200_000)
+    ax.set_ylim(0.990, 0.995)
+    annotate_apart(ax, points, fontsize=8)
+    names = {text.get_text(): text for text in ax.texts}
+    plt.close(fig)
+    assert set(names) == {name for name, _, _ in points}
+    away = [name for name, text in names.items() if tuple(text.xyann) not in BESIDE_OFFSETS]
+    assert away, "the crowded points should push at least one name away"
+    for name, text in names.items():
+        assert (text.arrow_patch is not None) == (name in away), name

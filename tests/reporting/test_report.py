@@ -12,7 +12,7 @@ import pytest
 
 from search.report import main
 from search.reporting import render_report
-from search.reporting._plots import importances
+from search.reporting._plots import annotate_apart, importances
 from search.run_folder import FIGURE_FILES, read_json, rows_table, write_json, write_parquet
 from tests.conftest import PROJECT_ROOT, PYTHON
 
@@ -140,6 +140,23 @@ def test_a_pareto_run_draws_the_front_and_tables_the_best_model_within_each_size
     assert "| ≤ 1,000 | - | - | - | none confirmed |" in text
     assert "| ≤ 5,000 | 00000005 | 4,000 |" in text
     assert "configurations chosen along the search's validation front" in text
+
+
+def test_the_front_names_its_points_on_the_axes_it_is_saved_with(tmp_path: Path, monkeypatch) -> None:
+    """Names are placed in points on the page, so they must be placed once the log scale and
+    the limits are set; placed before, they landed where the linear axes had the points."""
+    import search.reporting._front as front
+
+    placed_on = []
+
+    def recording(ax, points, *, fontsize):
+        placed_on.append((ax, ax.get_xscale(), ax.get_xlim(), ax.get_ylim()))
+        annotate_apart(ax, points, fontsize=fontsize)
+
+    monkeypatch.setattr(front, "annotate_apart", recording)
+    render_report(make_run_folder(tmp_path / "pareto", objective="pareto", small_params=4_000))
+    [(ax, scale, xlim, ylim)] = placed_on
+    assert (scale, xlim, ylim) == ("log", ax.get_xlim(), ax.get_ylim())
 
 
 def test_with_other_data_the_verdict_uses_the_remeasured_notebook_models_alone(tmp_path: Path) -> None:
