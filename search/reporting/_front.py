@@ -8,7 +8,16 @@ from typing import Any, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 
-from search.reporting._plots import DPI, FIGSIZE, annotate_apart, empty_figure, save_figure, thousands_axis
+from search.reporting._plots import (
+    DPI,
+    FIGSIZE,
+    accuracy_axis,
+    accuracy_floor,
+    annotate_apart,
+    empty_figure,
+    save_figure,
+    thousands_axis,
+)
 from search.verdict import ENSEMBLE_KIND, NOTEBOOK_KIND, SEARCHED_KIND, Judgement, Verdict
 from spaces import SIZE_BUDGETS
 
@@ -47,17 +56,18 @@ def front_chart(judgement: Judgement | None, trials: Sequence[Mapping[str, Any]]
     if not scored:
         empty_figure(ax, "no trial reported a validation score")
         return save_figure(fig, path)
-    ax.scatter([row["num_params"] for row in scored], [row["best_val_accuracy"] for row in scored], s=10,
-               color="lightsteelblue", label="trial (best validation accuracy)", zorder=1)
     front = validation_front(trials)
-    ax.step([row["num_params"] for row in front], [row["best_val_accuracy"] for row in front], where="post",
-            color="tab:blue", linewidth=1.2, label="validation front of the search", zorder=2)
+    drawn = [verdict for verdict in (judgement.verdicts if judgement is not None else ())
+             if verdict.summary.mean is not None and verdict.summary.num_params]
+    values = [float(row["best_val_accuracy"]) for row in front] + [float(v.summary.mean) for v in drawn]
+    low = accuracy_floor(values)
+    ax.scatter([row["num_params"] for row in scored], [max(float(row["best_val_accuracy"]), low) for row in scored],
+               s=10, color="lightsteelblue", label="trial (best validation accuracy)", zorder=1)
+    ax.step([row["num_params"] for row in front], [max(float(row["best_val_accuracy"]), low) for row in front],
+            where="post", color="tab:blue", linewidth=1.2, label="validation front of the search", zorder=2)
     points = []
-    values = [float(row["best_val_accuracy"]) for row in front]
-    for verdict in (judgement.verdicts if judgement is not None else ()):
+    for verdict in drawn:
         s = verdict.summary
-        if s.mean is None or not s.num_params:
-            continue
         if s.kind == NOTEBOOK_KIND:
             style = {"color": "dimgray", "marker": "s", "label": "notebook model (test, re-measured)"}
         elif s.kind == ENSEMBLE_KIND:
@@ -66,20 +76,22 @@ def front_chart(judgement: Judgement | None, trials: Sequence[Mapping[str, Any]]
             style = {"color": "tab:green", "marker": "o", "label": "confirmed, beats the notebook (test mean)"}
         else:
             style = {"color": "tab:orange", "marker": "o", "label": "confirmed, does not beat it (test mean)"}
-        ax.scatter([s.num_params], [s.mean], s=80, edgecolor="black", zorder=3, **style)
-        points.append((s.name, s.num_params, s.mean))
-        values.append(s.mean)
+        ax.scatter([s.num_params], [max(s.mean, low)], s=80, edgecolor="black", zorder=3, **style)
+        points.append((s.name, s.num_params, max(s.mean, low)))
     if judgement is not None and judgement.threshold is not None:
         ax.axhline(judgement.threshold, color="tab:red", linestyle="--", linewidth=1,
                    label=f"notebook's best published figure ({judgement.threshold:.4f})")
     ax.set_xscale("log")
     thousands_axis(ax)
-    low = sorted(values)[len(values) // 4] if len(values) > 3 else min(values)
-    ax.set_ylim(max(0.0, low - 0.01), min(1.0, max(values) + 0.003))
+    accuracy_axis(ax, low, max(values + ([judgement.threshold] if judgement is not None and judgement.threshold else [])))
     annotate_apart(ax, points, fontsize=8)
     ax.set_xlabel("parameters (log scale)")
     ax.set_ylabel("accuracy")
-    ax.set_title("Accuracy against model size: the search's front and the confirmed models", fontsize=11)
+    title = "Accuracy against model size: the search's front and the confirmed models"
+    below = sum(1 for row in scored if float(row["best_val_accuracy"]) < low) + sum(1 for v in drawn if v.summary.mean < low)
+    if below:
+        title += f"\n({below} point(s) below {low:.2f} drawn on the bottom edge)"
+    ax.set_title(title, fontsize=11)
     ax.grid(alpha=0.3, which="both")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))

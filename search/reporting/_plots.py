@@ -200,6 +200,8 @@ def accuracy_vs_parameters(judgement: Any, path: Path, *, threshold: float | Non
     if not summaries:
         empty_figure(ax, "no confirmed test scores")
         return save_figure(fig, path)
+    values = [value for v in summaries for value in v.summary.accuracies]
+    low = accuracy_floor(values)
     labelled: set[str] = set()
     for verdict in summaries:
         s = verdict.summary
@@ -211,9 +213,10 @@ def accuracy_vs_parameters(judgement: Any, path: Path, *, threshold: float | Non
             colour, marker, label = "tab:green", "o", "beats the notebook"
         else:
             colour, marker, label = "tab:orange", "o", "does not beat it"
-        ax.scatter([s.num_params] * len(s.accuracies), s.accuracies, s=14, color=colour, alpha=0.5, zorder=2)
-        ax.scatter([s.num_params], [s.mean], s=90, color=colour, marker=marker, edgecolor="black", zorder=3,
-                   label=None if label in labelled else label)
+        ax.scatter([s.num_params] * len(s.accuracies), np.maximum(s.accuracies, low), s=14, color=colour,
+                   alpha=0.5, zorder=2)
+        ax.scatter([s.num_params], [max(s.mean, low)], s=90, color=colour, marker=marker, edgecolor="black",
+                   zorder=3, label=None if label in labelled else label)
         labelled.add(label)
     if threshold is not None:
         ax.axhline(threshold, color="tab:red", linestyle="--", linewidth=1,
@@ -222,47 +225,83 @@ def accuracy_vs_parameters(judgement: Any, path: Path, *, threshold: float | Non
         ax.axhline(judgement.best_notebook.mean, color="dimgray", linestyle=":", linewidth=1,
                    label=f"best re-measured notebook mean ({judgement.best_notebook.name}, "
                          f"{judgement.best_notebook.mean:.4f})")
-    values = [value for v in summaries for value in v.summary.accuracies] + ([threshold] if threshold else [])
-    ax.set_ylim(min(values) - 0.002, min(1.0, max(values) + 0.002))
+    accuracy_axis(ax, low, max(values + ([threshold] if threshold else [])))
     ax.set_xscale("log")
     params = [v.summary.num_params for v in summaries]
     ax.set_xlim(min(params) / 1.5, max(params) * 2.0)
     thousands_axis(ax)
-    annotate_apart(ax, [(v.summary.name, v.summary.num_params, v.summary.mean) for v in summaries], fontsize=8)
+    annotate_apart(ax, [(v.summary.name, v.summary.num_params, max(v.summary.mean, low)) for v in summaries],
+                   fontsize=8)
     ax.set_xlabel("parameters (log scale)")
     ax.set_ylabel("test accuracy (small dots: seeds; large: mean)")
-    ax.set_title("Test accuracy against model size", fontsize=11)
+    title = "Test accuracy against model size"
+    below = sum(1 for value in values if value < low)
+    if below:
+        title += f"\n({below} score(s) below {low:.2f} drawn on the bottom edge)"
+    ax.set_title(title, fontsize=11)
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
     return save_figure(fig, path)
 
 
+# The widest span of accuracy a chart of models shows below its best: tiny models that never
+# learnt (0.1 to 0.3) would otherwise squash the differences among those that did.
+ACCURACY_SPAN = 0.25
+
+
+def accuracy_floor(values: Sequence[float]) -> float:
+    """The lowest accuracy a chart of ``values`` shows: the lowest of them, or, when some lie
+    more than ``ACCURACY_SPAN`` below the highest, that far below it (rounded down to 0.01);
+    the chart draws those on its bottom edge and says how many."""
+    lowest, highest = min(values), max(values)
+    if lowest >= highest - ACCURACY_SPAN:
+        return lowest
+    return max(0.0, math.floor((highest - ACCURACY_SPAN) * 100) / 100)
+
+
+def accuracy_axis(ax: Any, floor: float, top: float) -> None:
+    """The y limits from ``floor`` to ``top`` with a margin, so the markers there stay whole."""
+    margin = 0.03 * (top - floor) + 0.001
+    ax.set_ylim(floor - margin, min(1.0 + margin, top + margin))
+
+
 # Where a point's name may go, in points from the point: right-above first, then below, higher,
 # lower, and left of the point.
-LABEL_OFFSETS = ((7, 4), (7, -12), (7, 14), (7, -22), (7, 24), (-7, 4), (-7, -12), (7, 34), (7, -32))
+LABEL_OFFSETS = ((7, 4), (7, -12), (7, 14), (7, -22), (7, 24), (-7, 4), (-7, -12), (7, 34), (7, -32),
+                 (-7, 14), (-7, -22))
 # The places beside the point; a name placed anywhere else is joined to its point by a line,
 # since among close points it may sit nearer another point than its own.
 BESIDE_OFFSETS = ((7, 4), (7, -12), (-7, 4), (-7, -12))
 
 
 def label_offsets(anchors: Sequence[tuple[float, float]], sizes: Sequence[tuple[float, float]], *,
-                  marker_radius: float = 0.0) -> list[tuple[float, float]]:
+                  marker_radius: float = 0.0,
+                  bounds: tuple[float, float, float, float] | None = None) -> list[tuple[float, float]]:
     """For names at ``anchors`` (in points), each ``sizes`` (width, height) in points, the
     first offset of ``LABEL_OFFSETS`` whose box overlaps no name placed before it and no
-    point's marker (a square of ``marker_radius`` around each anchor); a name to the left of
-    its point ends there. The first offset if none is free."""
+    point's marker (a square of ``marker_radius`` around each anchor), and lies inside
+    ``bounds`` (left, bottom, right, top: the axes, where names would otherwise run into the
+    title or off the page); a name to the left of its point ends there. Where none is, the
+    first that overlaps nothing (a name past the axes' edge is still read; one over another is
+    not), else the first offset."""
     def box(x: float, y: float, dx: float, dy: float, width: float, height: float) -> tuple[float, ...]:
         left = x + dx if dx >= 0 else x + dx - width
         return (left, y + dy, left + width, y + dy + height)
 
-    def free(candidate: tuple[float, ...]) -> bool:
+    def inside(candidate: tuple[float, ...]) -> bool:
+        return bounds is None or (bounds[0] <= candidate[0] and candidate[2] <= bounds[2]
+                                  and bounds[1] <= candidate[1] and candidate[3] <= bounds[3])
+
+    def apart(candidate: tuple[float, ...]) -> bool:
         return not any(candidate[0] < other[2] and other[0] < candidate[2] and candidate[1] < other[3]
                        and other[1] < candidate[3] for other in placed)
 
     placed = [(x - marker_radius, y - marker_radius, x + marker_radius, y + marker_radius) for x, y in anchors]
     chosen = []
     for (x, y), (width, height) in zip(anchors, sizes):
-        offset = next((o for o in LABEL_OFFSETS if free(box(x, y, *o, width, height))), LABEL_OFFSETS[0])
+        boxes = {o: box(x, y, *o, width, height) for o in LABEL_OFFSETS}
+        offset = next((o for o in LABEL_OFFSETS if apart(boxes[o]) and inside(boxes[o])),
+                      next((o for o in LABEL_OFFSETS if apart(boxes[o])), LABEL_OFFSETS[0]))
         placed.append(box(x, y, *offset, width, height))
         chosen.append(offset)
     return chosen
@@ -276,7 +315,9 @@ def annotate_apart(ax: Any, points: Sequence[tuple[str, float, float]], *, fonts
     anchors = [tuple(value * points_per_pixel for value in ax.transData.transform((x, y)))
                for _, x, y in points]
     sizes = [(0.62 * fontsize * len(name), 1.2 * fontsize) for name, _, _ in points]
-    for (name, x, y), (dx, dy) in zip(points, label_offsets(anchors, sizes, marker_radius=5.0)):
+    frame = ax.get_window_extent()
+    bounds = tuple(value * points_per_pixel for value in (frame.x0, frame.y0, frame.x1, frame.y1))
+    for (name, x, y), (dx, dy) in zip(points, label_offsets(anchors, sizes, marker_radius=5.0, bounds=bounds)):
         leader = None if (dx, dy) in BESIDE_OFFSETS else {  # from the name's corner nearest its point
             "arrowstyle": "-", "color": "0.45", "linewidth": 0.6, "shrinkA": 0, "shrinkB": 5,
             "relpos": (0.0 if dx >= 0 else 1.0, 0.0 if dy >= 0 else 1.0)}

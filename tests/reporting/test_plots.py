@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from search.reporting._plots import (  # noqa: E402
     BESIDE_OFFSETS,
     LABEL_OFFSETS,
+    accuracy_floor,
     STATE_STYLE,
     annotate_apart,
     label_offsets,
@@ -75,3 +76,28 @@ def test_a_name_placed_away_from_its_point_is_joined_to_it_by_a_line() -> None:
     assert away, "the crowded points should push at least one name away"
     for name, text in names.items():
         assert (text.arrow_patch is not None) == (name in away), name
+
+
+def test_a_name_that_would_run_past_the_top_of_the_axes_goes_below_its_point() -> None:
+    """Above the top it ran into the chart's title."""
+    bounds = (0.0, 0.0, 500.0, 300.0)
+    [offset] = label_offsets([(200.0, 295.0)], [(40.0, 10.0)], bounds=bounds)
+    assert offset[1] < 0
+    left, bottom = 200.0 + offset[0], 295.0 + offset[1]
+    assert 0.0 <= left and left + 40.0 <= 500.0 and 0.0 <= bottom and bottom + 10.0 <= 300.0
+
+
+def test_a_name_with_no_room_inside_the_axes_still_keeps_off_the_other_names() -> None:
+    bounds = (0.0, 0.0, 60.0, 20.0)  # too small for any place of a 50-point name beside two points
+    anchors = [(30.0, 10.0), (34.0, 10.0)]
+    sizes = [(50.0, 10.0)] * 2
+    placed = boxes(anchors, sizes, label_offsets(anchors, sizes, bounds=bounds))
+    assert not overlap(placed[0], placed[1])
+
+
+def test_a_chart_of_accuracies_shows_them_all_unless_some_never_learnt() -> None:
+    """The notebook's and the confirmed models of a run on MNIST span about 0.98 to 0.997: all
+    shown. A size-aware search's tiny models that scored 0.12 would squash them into one line:
+    the chart then shows 0.25 below the best, and draws those on its bottom edge."""
+    assert accuracy_floor([0.9818, 0.9911, 0.9954]) == 0.9818
+    assert accuracy_floor([0.1215, 0.2277, 0.9546, 0.9735]) == 0.72
