@@ -34,6 +34,10 @@ def test_max_epochs_defaults_per_space() -> None:
         (["--time-budget", "soon"], "time budget 'soon' is not a positive duration"),
         (["--time-budget", "0s"], "time budget '0s' is not a positive duration"),
         (["--time-budget=-5m"], "time budget '-5m' is not a positive duration"),
+        (["--confirm-budget", "-1m"], "argument --confirm-budget: expected one argument; a value that starts with '-' "
+                                      "is written --confirm-budget=VALUE"),
+        (["--seed"], "argument --seed: expected one argument (see --help)"),
+        (["--seed", "--space", "cnn"], "argument --seed: expected one argument (see --help)"),
         (["--confirm-budget", "0"], "argument --confirm-budget: time budget '0' is not a positive duration"),
         (["--max-epochs=-1"], "--max-epochs is -1, but must be >= 1"),
         (["--max-concurrent", "0"], "--max-concurrent is 0, but must be >= 1"),
