@@ -374,6 +374,24 @@ def test_the_ensemble_benchmark_scores_each_rule_with_and_without_the_shifts() -
     assert (figures["members_better_shifted"], figures["members_worse_shifted"]) == (1, 0)
 
 
+def test_the_ensemble_benchmark_scores_the_larger_sets_of_views_against_the_shifts_alone() -> None:
+    """With --more-views each model's probabilities hold 13 views: the image, its four shifts,
+    four diagonal shifts and four two-pixel shifts; each larger set is the shifts and one group."""
+    from benchmarks.ensemble_members import _scores
+
+    labels = np.array([0, 1])
+    barely_right = np.array([[0.6, 0.4], [0.4, 0.6]])
+    surely_wrong = np.array([[0.0, 1.0], [1.0, 0.0]])
+    # The image and its shifts barely right; the diagonals surely wrong; the two-pixel shifts barely right.
+    views = {("a", 0): np.stack([barely_right] * 5 + [surely_wrong] * 4 + [barely_right] * 4)}
+    figures = _scores([("a", 0)], views, labels)
+    assert figures["val_accuracy_shifted"] == 1.0
+    assert figures["val_accuracy_diagonals"] == 0.0  # (5 x 0.6) / 9 against (5 x 0.4 + 4) / 9
+    assert (figures["members_better_diagonals"], figures["members_worse_diagonals"]) == (0, 1)
+    assert figures["val_accuracy_two_pixels"] == 1.0
+    assert (figures["members_better_two_pixels"], figures["members_worse_two_pixels"]) == (0, 0)
+
+
 # longer_training ----------------------------------------------------------------------------
 
 def test_longer_training_takes_its_designs_by_number_and_refuses_one_that_is_not_there(capsys) -> None:
