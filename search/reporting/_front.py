@@ -17,6 +17,7 @@ from search.reporting._plots import (
     empty_figure,
     save_figure,
     thousands_axis,
+    with_floor_note,
 )
 from search.verdict import ENSEMBLE_KIND, NOTEBOOK_KIND, SEARCHED_KIND, Judgement, Verdict
 from spaces import SIZE_BUDGETS
@@ -68,15 +69,7 @@ def front_chart(judgement: Judgement | None, trials: Sequence[Mapping[str, Any]]
     points = []
     for verdict in drawn:
         s = verdict.summary
-        if s.kind == NOTEBOOK_KIND:
-            style = {"color": "dimgray", "marker": "s", "label": "notebook model (test, re-measured)"}
-        elif s.kind == ENSEMBLE_KIND:
-            style = {"color": "tab:purple", "marker": "D", "label": "ensemble of the confirmed models (test)"}
-        elif verdict.beats:
-            style = {"color": "tab:green", "marker": "o", "label": "confirmed, beats the notebook (test mean)"}
-        else:
-            style = {"color": "tab:orange", "marker": "o", "label": "confirmed, does not beat it (test mean)"}
-        ax.scatter([s.num_params], [max(s.mean, low)], s=80, edgecolor="black", zorder=3, **style)
+        ax.scatter([s.num_params], [max(s.mean, low)], s=80, edgecolor="black", zorder=3, **_marker(verdict))
         points.append((s.name, s.num_params, max(s.mean, low)))
     if judgement is not None and judgement.threshold is not None:
         ax.axhline(judgement.threshold, color="tab:red", linestyle="--", linewidth=1,
@@ -87,14 +80,24 @@ def front_chart(judgement: Judgement | None, trials: Sequence[Mapping[str, Any]]
     annotate_apart(ax, points, fontsize=8)
     ax.set_xlabel("parameters (log scale)")
     ax.set_ylabel("accuracy")
-    title = "Accuracy against model size: the search's front and the confirmed models"
     below = sum(1 for row in scored if float(row["best_val_accuracy"]) < low) + sum(1 for v in drawn if v.summary.mean < low)
-    if below:
-        title += f"\n({below} point(s) below {low:.2f} drawn on the bottom edge)"
-    ax.set_title(title, fontsize=11)
+    ax.set_title(with_floor_note("Accuracy against model size: the search's front and the confirmed models", below, low),
+                 fontsize=11)
     ax.grid(alpha=0.3, which="both")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     ax.legend(unique.values(), unique.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2,
               fontsize=8, frameon=False)
     return save_figure(fig, path)
+
+
+def _marker(verdict: Verdict) -> dict[str, str]:
+    """How a confirmed row is drawn: the notebook's models grey squares, the ensemble a purple
+    diamond, a searched configuration a circle, green where it beats the notebook."""
+    if verdict.summary.kind == NOTEBOOK_KIND:
+        return {"color": "dimgray", "marker": "s", "label": "notebook model (test, re-measured)"}
+    if verdict.summary.kind == ENSEMBLE_KIND:
+        return {"color": "tab:purple", "marker": "D", "label": "ensemble of the confirmed models (test)"}
+    if verdict.beats:
+        return {"color": "tab:green", "marker": "o", "label": "confirmed, beats the notebook (test mean)"}
+    return {"color": "tab:orange", "marker": "o", "label": "confirmed, does not beat it (test mean)"}

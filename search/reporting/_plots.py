@@ -234,11 +234,8 @@ def accuracy_vs_parameters(judgement: Any, path: Path, *, threshold: float | Non
                    fontsize=8)
     ax.set_xlabel("parameters (log scale)")
     ax.set_ylabel("test accuracy (small dots: seeds; large: mean)")
-    title = "Test accuracy against model size"
-    below = sum(1 for value in values if value < low)
-    if below:
-        title += f"\n({below} score(s) below {low:.2f} drawn on the bottom edge)"
-    ax.set_title(title, fontsize=11)
+    ax.set_title(with_floor_note("Test accuracy against model size", sum(1 for value in values if value < low), low),
+                 fontsize=11)
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
     return save_figure(fig, path)
@@ -257,6 +254,11 @@ def accuracy_floor(values: Sequence[float]) -> float:
     if lowest >= highest - ACCURACY_SPAN:
         return lowest
     return max(0.0, math.floor((highest - ACCURACY_SPAN) * 100) / 100)
+
+
+def with_floor_note(title: str, below: int, floor: float) -> str:
+    """``title``, and on a second line how many points lie below ``floor`` (drawn on the bottom edge)."""
+    return f"{title}\n({below} point(s) below {floor:.2f} drawn on the bottom edge)" if below else title
 
 
 def accuracy_axis(ax: Any, floor: float, top: float) -> None:
