@@ -11,15 +11,17 @@ import matplotlib.pyplot as plt
 from search.reporting._plots import (
     DPI,
     FIGSIZE,
+    VERDICT_MARKERS,
     accuracy_axis,
     accuracy_floor,
     annotate_apart,
     empty_figure,
     save_figure,
     thousands_axis,
+    verdict_group,
     with_floor_note,
 )
-from search.verdict import ENSEMBLE_KIND, NOTEBOOK_KIND, SEARCHED_KIND, Judgement, Verdict
+from search.verdict import SEARCHED_KIND, Judgement, Verdict
 from spaces import SIZE_BUDGETS
 
 
@@ -91,13 +93,16 @@ def front_chart(judgement: Judgement | None, trials: Sequence[Mapping[str, Any]]
     return save_figure(fig, path)
 
 
+
+FRONT_CHART_LABELS = {"notebook": "notebook model (test, re-measured)",
+                      "ensemble": "ensemble of the confirmed models (test)",
+                      "beats": "confirmed, beats the notebook (test mean)",
+                      "does not beat": "confirmed, does not beat it (test mean)"}
+
+
 def _marker(verdict: Verdict) -> dict[str, str]:
-    """How a confirmed row is drawn: the notebook's models grey squares, the ensemble a purple
-    diamond, a searched configuration a circle, green where it beats the notebook."""
-    if verdict.summary.kind == NOTEBOOK_KIND:
-        return {"color": "dimgray", "marker": "s", "label": "notebook model (test, re-measured)"}
-    if verdict.summary.kind == ENSEMBLE_KIND:
-        return {"color": "tab:purple", "marker": "D", "label": "ensemble of the confirmed models (test)"}
-    if verdict.beats:
-        return {"color": "tab:green", "marker": "o", "label": "confirmed, beats the notebook (test mean)"}
-    return {"color": "tab:orange", "marker": "o", "label": "confirmed, does not beat it (test mean)"}
+    """How a confirmed row is drawn (as on the test-accuracy chart), labelled as test scores
+    among the search's validation scores."""
+    group = verdict_group(verdict)
+    colour, marker = VERDICT_MARKERS[group]
+    return {"color": colour, "marker": marker, "label": FRONT_CHART_LABELS[group]}

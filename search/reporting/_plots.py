@@ -192,6 +192,23 @@ def thousands_axis(ax: Any) -> None:
     ax.tick_params(axis="x", which="minor", labelsize=7)
 
 
+# How each group of the verdict table is drawn on the accuracy-against-size charts: (colour, marker).
+VERDICT_MARKERS = {"notebook": ("dimgray", "s"), "ensemble": ("tab:purple", "D"), "beats": ("tab:green", "o"),
+                   "does not beat": ("tab:orange", "o")}
+SIZE_CHART_LABELS = {"notebook": "notebook model (re-measured)",
+                     "ensemble": "ensemble of the confirmed models (its members' parameters)",
+                     "beats": "beats the notebook", "does not beat": "does not beat it"}
+
+
+def verdict_group(verdict: Any) -> str:
+    """The key of ``VERDICT_MARKERS`` a row of the verdict table is drawn by."""
+    if verdict.summary.kind == NOTEBOOK_KIND:
+        return "notebook"
+    if verdict.summary.kind == ENSEMBLE_KIND:
+        return "ensemble"
+    return "beats" if verdict.beats else "does not beat"
+
+
 def accuracy_vs_parameters(judgement: Any, path: Path, *, threshold: float | None) -> Path:
     """Test accuracy (each seed a small dot, the mean a large marker) against the parameter
     count, the notebook's models as grey squares; the notebook's published best as a line."""
@@ -205,14 +222,8 @@ def accuracy_vs_parameters(judgement: Any, path: Path, *, threshold: float | Non
     labelled: set[str] = set()
     for verdict in summaries:
         s = verdict.summary
-        if s.kind == NOTEBOOK_KIND:
-            colour, marker, label = "dimgray", "s", "notebook model (re-measured)"
-        elif s.kind == ENSEMBLE_KIND:
-            colour, marker, label = "tab:purple", "D", "ensemble of the confirmed models (its members' parameters)"
-        elif verdict.beats:
-            colour, marker, label = "tab:green", "o", "beats the notebook"
-        else:
-            colour, marker, label = "tab:orange", "o", "does not beat it"
+        group = verdict_group(verdict)
+        (colour, marker), label = VERDICT_MARKERS[group], SIZE_CHART_LABELS[group]
         ax.scatter([s.num_params] * len(s.accuracies), np.maximum(s.accuracies, low), s=14, color=colour,
                    alpha=0.5, zorder=2)
         ax.scatter([s.num_params], [max(s.mean, low)], s=90, color=colour, marker=marker, edgecolor="black",
