@@ -18,8 +18,8 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         flag = _flag_missing_its_value(message)
-        if flag and _next_word(self._argv, flag).startswith("-") and \
-                _next_word(self._argv, flag) not in self._option_string_actions:
+        taken_for_a_flag = _next_word(self._argv, flag) if flag else ""
+        if taken_for_a_flag.startswith("-") and taken_for_a_flag not in self._option_string_actions:
             # argparse takes a value that starts with '-', like a budget of -1m, for another flag
             message += f"; a value that starts with '-' is written {flag}=VALUE"
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
